@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * CRL Distribution Points of a certificate: the URIs of the fullName of every
+ * DistributionPoint, in certificate order, with the DP each came from.
+ */
+#ifndef DOMAINSEC_CDP_H
+#define DOMAINSEC_CDP_H
+
+#include <openssl/x509.h>
+#include "domainsec/common.h"
+
+typedef struct {
+    char *url; /* NUL-terminated copy; URIs holding a NUL byte are dropped */
+    int dp;    /* index of the DistributionPoint, from 0 */
+} dsec_cdp_uri;
+
+typedef struct {
+    dsec_cdp_uri *v;
+    size_t n;
+    size_t skipped; /* URIs dropped: non-URI names, relative names, NULs */
+} dsec_cdp_list;
+
+/* Fill out (zeroed first); DSEC_OK also when the certificate has no CDP. */
+dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out);
+void dsec_cdp_list_clear(dsec_cdp_list *list);
+
+#endif /* DOMAINSEC_CDP_H */

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The domainsec configuration: the directives of the openssl.cnf section,
+ * their defaults and their strict parsing. Used by the provider (values come
+ * from core_get_params) and by the CLI.
+ */
+#ifndef DOMAINSEC_CONFIG_H
+#define DOMAINSEC_CONFIG_H
+
+#include <stddef.h>
+#include "domainsec/common.h"
+
+typedef enum {
+    DSEC_REVOCATION_REQUIRE = 0,
+    DSEC_REVOCATION_SOFT_FAIL,
+    DSEC_REVOCATION_OFF
+} dsec_revocation_mode;
+
+typedef enum { DSEC_DEPTH_CHAIN = 0, DSEC_DEPTH_LEAF } dsec_check_depth;
+
+typedef enum {
+    DSEC_LOG_SYSLOG = 0,
+    DSEC_LOG_STDERR,
+    DSEC_LOG_NONE
+} dsec_log_target;
+
+/* syslog priorities, so the values can be handed to syslog(3) directly */
+typedef enum {
+    DSEC_LOG_ERR = 3,
+    DSEC_LOG_WARNING = 4,
+    DSEC_LOG_NOTICE = 5,
+    DSEC_LOG_INFO = 6,
+    DSEC_LOG_DEBUG = 7
+} dsec_log_level;
+
+/* Bit set of allowed CDP schemes. */
+#define DSEC_SCHEME_HTTP 0x1u
+#define DSEC_SCHEME_HTTPS 0x2u
+#define DSEC_SCHEME_LDAP 0x4u
+#define DSEC_SCHEME_LDAPS 0x8u
+
+/* Directive indices; the order of dsec_config_directives[]. */
+typedef enum {
+    DSEC_D_TRUST_DIRS = 0,
+    DSEC_D_CROSS_DIRS,
+    DSEC_D_CACHE_DIR,
+    DSEC_D_REVOCATION,
+    DSEC_D_CHECK_DEPTH,
+    DSEC_D_HTTP_PROXY,
+    DSEC_D_NO_PROXY,
+    DSEC_D_FETCH_TIMEOUT,
+    DSEC_D_MAX_CRL_SIZE,
+    DSEC_D_STALE_GRACE,
+    DSEC_D_FAIL_CACHE,
+    DSEC_D_CDP_SCHEMES,
+    DSEC_D_LOG,
+    DSEC_D_LOG_LEVEL,
+    DSEC_D_COUNT
+} dsec_directive;
+
+/* Directive names, indexed by dsec_directive. */
+extern const char *const dsec_config_directives[DSEC_D_COUNT];
+
+typedef struct dsec_config {
+    char *trust_dirs; /* ':'-separated, NULL or "" for none */
+    char *cross_dirs;
+    char *cache_dir; /* NULL or "" for memory cache only */
+    dsec_revocation_mode revocation;
+    dsec_check_depth check_depth;
+    char *http_proxy; /* NULL: direct; "env": from the environment */
+    char *no_proxy;
+    long fetch_timeout;  /* seconds, whole fetch */
+    size_t max_crl_size; /* bytes */
+    long stale_grace;    /* seconds */
+    long fail_cache;     /* seconds a failed fetch is remembered */
+    unsigned int cdp_schemes;
+    dsec_log_target log;
+    dsec_log_level log_level;
+} dsec_config;
+
+#define DSEC_DEFAULT_TRUST_DIRS "/etc/domainsec/roots"
+#define DSEC_DEFAULT_CROSS_DIRS "/etc/domainsec/cross"
+#define DSEC_DEFAULT_CACHE_DIR "/var/cache/domainsec"
+#define DSEC_DEFAULT_FETCH_TIMEOUT 10
+#define DSEC_DEFAULT_MAX_CRL_SIZE (64u * 1024u * 1024u)
+#define DSEC_DEFAULT_FAIL_CACHE 10
+
+/* A config holding every default. */
+dsec_config *dsec_config_new(void);
+void dsec_config_free(dsec_config *cfg);
+
+/*
+ * Set one directive from its text. On a bad value returns DSEC_ERR_INVALID
+ * and err->msg names the directive and the value, e.g.
+ * "revocation: invalid value 'maybe' (expected require, soft-fail or off)".
+ * An unknown directive name is DSEC_ERR_INVALID too.
+ */
+dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
+                        DSEC_ERR *err);
+
+/* Parsers shared with the CLI; each writes *out only on success. */
+dsec_rv dsec_parse_size(const char *text, size_t *out);
+dsec_rv dsec_parse_seconds(const char *text, long min, long max, long *out);
+dsec_rv dsec_parse_schemes(const char *text, unsigned int *out);
+
+/* The scheme bit of a URL ("http://..." -> DSEC_SCHEME_HTTP), 0 if none. */
+unsigned int dsec_url_scheme(const char *url);
+
+/* One line "name = value" per directive into buf (secrets masked). */
+void dsec_config_describe(const dsec_config *cfg, char *buf, size_t len);
+
+#endif /* DOMAINSEC_CONFIG_H */

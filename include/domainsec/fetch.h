@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Fetching one CDP URL: scheme policy, size and time caps, proxy. HTTP goes
+ * through libcurl (fetch_http.c); the body is returned as bytes, unparsed.
+ */
+#ifndef DOMAINSEC_FETCH_H
+#define DOMAINSEC_FETCH_H
+
+#include <stddef.h>
+#include "domainsec/common.h"
+#include "domainsec/config.h"
+
+typedef struct {
+    unsigned char *data; /* body, malloc'ed; NULL on failure */
+    size_t len;
+    long status;         /* HTTP status, 0 when none */
+    double seconds;      /* wall time of the whole fetch */
+    int via_proxy;       /* 1 when the request went through http_proxy */
+    int redirects;       /* redirects followed */
+    char route[128];     /* "direct" or "proxy http://host:port" (masked) */
+} dsec_fetch_result;
+
+/* One-time global initialisation (curl_global_init); thread-safe, lazy. */
+int dsec_fetch_global_init(void);
+
+/*
+ * Fetch url under cfg's policy: only cdp_schemes, at most 3 redirects that
+ * keep the scheme, fetch_timeout for everything (DNS and connect included),
+ * max_crl_size enforced while receiving. On failure res->data is NULL and
+ * err says why (DSEC_ERR_SCHEME, _CONNECT, _TIMEOUT, _HTTP, _TOO_BIG,
+ * _UNSUPPORTED, ...). res is always initialised.
+ */
+dsec_rv dsec_fetch_url(const dsec_config *cfg, const char *url,
+                       dsec_fetch_result *res, DSEC_ERR *err);
+void dsec_fetch_result_clear(dsec_fetch_result *res);
+
+/* Scheme-specific back ends, called by dsec_fetch_url. */
+dsec_rv dsec_fetch_http(const dsec_config *cfg, const char *url,
+                        dsec_fetch_result *res, DSEC_ERR *err);
+
+/*
+ * Re-entry guard: non-zero while this thread is inside a fetch (libcurl may
+ * verify an https peer through OpenSSL, which runs the domainsec hook).
+ */
+int dsec_fetch_active(void);
+
+#endif /* DOMAINSEC_FETCH_H */

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What domainsec did during one verification: the CDP attempts, the
+ * outcome per chain depth, and the classification. The provider keeps one in
+ * ex_data of the X509_STORE_CTX; the CLI reads it from there (the provider
+ * publishes the ex_data index as its "report-index" parameter).
+ */
+#ifndef DOMAINSEC_REPORT_H
+#define DOMAINSEC_REPORT_H
+
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include "domainsec/common.h"
+
+/* Exit codes of the CLI (sysexits for 64, 75 and 78). */
+#define DSEC_EXIT_VALID 0
+#define DSEC_EXIT_FATAL 1
+#define DSEC_EXIT_USAGE 64
+#define DSEC_EXIT_TRANSIENT 75
+#define DSEC_EXIT_CONFIG 78
+
+typedef enum {
+    DSEC_CLASS_VALID = 0,
+    DSEC_CLASS_TRANSIENT,
+    DSEC_CLASS_FATAL
+} dsec_class;
+
+#define DSEC_REPORT_MAX_DEPTH 32
+
+typedef struct {
+    int depth;
+    char *url;
+    dsec_rv rv;
+    char detail[DSEC_ERR_MSG_LEN];
+    double seconds;
+    size_t bytes;
+    int from_cache; /* 1 memory, 2 disk, 0 network */
+    long status;
+    char route[128];
+} dsec_attempt;
+
+/* Outcome of the revocation step for one chain element. */
+typedef struct {
+    dsec_rv rv;        /* DSEC_OK when a usable CRL was obtained */
+    int gated;         /* 1 when the signature gate allowed fetching */
+    int checked;       /* 1 when in scope of the revocation check */
+    char detail[DSEC_ERR_MSG_LEN];
+    char url[256];     /* the last CDP URL tried, "" when none */
+} dsec_depth_status;
+
+typedef struct dsec_report {
+    dsec_class cls;
+    int x509_err;   /* first error that decided the class */
+    int err_depth;
+    char reason[DSEC_ERR_MSG_LEN];
+    char subject[256];
+    char url[256];
+    int nchain;
+    dsec_depth_status depth[DSEC_REPORT_MAX_DEPTH];
+    dsec_attempt *attempts;
+    size_t nattempts;
+    size_t cap;
+    STACK_OF(X509_CRL) *crls; /* usable CRLs obtained for this chain */
+    /* state of the hook while the built-in check runs */
+    X509_STORE_CTX_verify_cb host_cb;
+    int saved_err;
+    int logged;
+} dsec_report;
+
+dsec_report *dsec_report_new(void);
+void dsec_report_free(dsec_report *rep);
+/* Append an attempt (url copied); returns the attempt or NULL on ENOMEM. */
+dsec_attempt *dsec_report_add_attempt(dsec_report *rep, int depth,
+                                      const char *url);
+
+const char *dsec_class_name(dsec_class cls);
+int dsec_class_exit_code(dsec_class cls);
+
+/*
+ * Class of an X509 verification error. rv is the revocation outcome at the
+ * error's depth (DSEC_OK when unknown): UNABLE_TO_GET_CRL is fatal when rv is
+ * DSEC_ERR_NO_CDP (configuration), transient otherwise; the other CRL errors
+ * (unusable CRL) are transient; everything else is fatal.
+ */
+dsec_class dsec_classify(int x509_err, dsec_rv rv);
+
+/*
+ * Record an error in rep: the first transient or fatal error is kept, and a
+ * fatal one replaces a transient one (retrying cannot cure it).
+ */
+void dsec_report_record(dsec_report *rep, int x509_err, int depth,
+                        dsec_rv rv, const char *reason);
+
+#endif /* DOMAINSEC_REPORT_H */

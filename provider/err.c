@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Error reporting of the provider through the core's upcalls: reason codes
+ * and their strings, and the raise helper that also copies each error to the
+ * debug log. The core upcall pointers live here only.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/err.h>
+#include "provider.h"
+
+static OSSL_FUNC_core_new_error_fn *c_new_error;
+static OSSL_FUNC_core_set_error_debug_fn *c_set_error_debug;
+static OSSL_FUNC_core_vset_error_fn *c_vset_error;
+static OSSL_FUNC_core_get_params_fn *c_get_params;
+
+static const OSSL_ITEM reason_strings[] = {
+    { DSPROV_R_CONFIG, "domainsec configuration error" },
+    { DSPROV_R_INIT, "domainsec initialisation failed" },
+    { DSPROV_R_NOMEM, "out of memory" },
+    { DSPROV_R_STORE_URI, "unknown domainsec store URI" },
+    { DSPROV_R_STORE_PARAM, "bad domainsec store parameter" },
+    { 0, NULL },
+};
+
+int dsprov_err_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in)
+{
+    (void)handle;
+    for (; in != NULL && in->function_id != 0; in++) {
+        switch (in->function_id) {
+        case OSSL_FUNC_CORE_NEW_ERROR:
+            c_new_error = OSSL_FUNC_core_new_error(in);
+            break;
+        case OSSL_FUNC_CORE_SET_ERROR_DEBUG:
+            c_set_error_debug = OSSL_FUNC_core_set_error_debug(in);
+            break;
+        case OSSL_FUNC_CORE_VSET_ERROR:
+            c_vset_error = OSSL_FUNC_core_vset_error(in);
+            break;
+        case OSSL_FUNC_CORE_GET_PARAMS:
+            c_get_params = OSSL_FUNC_core_get_params(in);
+            break;
+        default:
+            break;
+        }
+    }
+    return c_get_params != NULL ? DSPROV_OK : DSPROV_ERR;
+}
+
+int dsprov_core_get_params(const OSSL_CORE_HANDLE *handle, OSSL_PARAM params[])
+{
+    if (c_get_params == NULL) {
+        return DSPROV_ERR;
+    }
+    return c_get_params(handle, params);
+}
+
+const OSSL_ITEM *dsprov_reason_strings(void)
+{
+    return reason_strings;
+}
+
+static void set_error(const OSSL_CORE_HANDLE *handle, int reason,
+                      const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    c_vset_error(handle, (uint32_t)reason, fmt, ap);
+    va_end(ap);
+}
+
+void dsprov_raise_at(DSPROV_CTX *ctx, int reason, const char *file, int line,
+                     const char *func, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (ctx != NULL && ctx->handle != NULL && c_new_error != NULL
+        && c_set_error_debug != NULL && c_vset_error != NULL) {
+        c_new_error(ctx->handle);
+        c_set_error_debug(ctx->handle, file, line, func);
+        /* through "%s" so the message is never taken as a format */
+        set_error(ctx->handle, reason, "%s", msg);
+    }
+    dsprov_debug_at(1, file, line, func, "error %d: %s", reason, msg);
+}

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The CRL cache. Memory: a hash table keyed by URL, bounded, guarded by one
+ * mutex; each entry binds a CRL to the issuer key that verified it, or
+ * remembers a failed fetch until a deadline. Disk (optional): one DER file
+ * per URL in the cache directory, named by the URL's SHA-256, written to a
+ * temporary name and renamed into place, so readers in other processes see
+ * a whole file or none. A file read back is verified again before use: the
+ * directory is shared and is not trusted more than the network.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include "domainsec/cache.h"
+#include "domainsec/crl.h"
+#include "domainsec/log.h"
+
+#define CACHE_BUCKETS 1024
+#define CACHE_FILE_MAX (256L * 1024 * 1024)
+
+struct entry {
+    char *url;
+    unsigned long hash;
+    X509_CRL *crl;
+    unsigned char *key; /* issuer public key bits that verified crl */
+    int keylen;
+    time_t next_update;
+    dsec_rv fail_rv; /* DSEC_OK: no remembered failure */
+    long fail_code;
+    char fail_msg[DSEC_ERR_MSG_LEN];
+    time_t fail_until;
+    int fetching;
+    unsigned long age; /* insertion stamp, for eviction */
+    struct entry *next;
+};
+
+struct dsec_cache {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    struct entry *buckets[CACHE_BUCKETS];
+    size_t count;
+    size_t max_entries;
+    unsigned long stamp;
+    int dirfd;
+    int disk_warned;
+};
+
+static unsigned long url_hash(const char *s)
+{
+    unsigned long h = 5381;
+
+    for (; *s != '\0'; s++) {
+        h = h * 33 + (unsigned char)*s;
+    }
+    return h;
+}
+
+dsec_cache *dsec_cache_new(size_t max_entries)
+{
+    dsec_cache *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        return NULL;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        return NULL;
+    }
+    if (pthread_cond_init(&c->done, NULL) != 0) {
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+    }
+    c->max_entries = max_entries == 0 ? 4096 : max_entries;
+    c->dirfd = -1;
+    return c;
+}
+
+static void entry_free(struct entry *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    free(e->url);
+    X509_CRL_free(e->crl);
+    free(e->key);
+    free(e);
+}
+
+void dsec_cache_free(dsec_cache *c)
+{
+    size_t i;
+
+    if (c == NULL) {
+        return;
+    }
+    for (i = 0; i < CACHE_BUCKETS; i++) {
+        struct entry *e = c->buckets[i], *n;
+
+        for (; e != NULL; e = n) {
+            n = e->next;
+            entry_free(e);
+        }
+    }
+    pthread_cond_destroy(&c->done);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+void dsec_cache_set_dir(dsec_cache *c, int dirfd)
+{
+    if (c != NULL) {
+        c->dirfd = dirfd;
+    }
+}
+
+/* Caller holds the lock. */
+static struct entry *find(dsec_cache *c, const char *url, unsigned long h)
+{
+    struct entry *e;
+
+    for (e = c->buckets[h % CACHE_BUCKETS]; e != NULL; e = e->next) {
+        if (e->hash == h && strcmp(e->url, url) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Caller holds the lock: drop the oldest idle entry. */
+static void evict_one(dsec_cache *c)
+{
+    struct entry **best = NULL, **pp;
+    size_t i;
+
+    for (i = 0; i < CACHE_BUCKETS; i++) {
+        for (pp = &c->buckets[i]; *pp != NULL; pp = &(*pp)->next) {
+            if (!(*pp)->fetching && (best == NULL || (*pp)->age < (*best)->age)) {
+                best = pp;
+            }
+        }
+    }
+    if (best != NULL) {
+        struct entry *victim = *best;
+
+        *best = victim->next;
+        entry_free(victim);
+        c->count--;
+    }
+}
+
+/* Caller holds the lock. */
+static struct entry *find_or_add(dsec_cache *c, const char *url)
+{
+    unsigned long h = url_hash(url);
+    struct entry *e = find(c, url, h);
+
+    if (e != NULL) {
+        return e;
+    }
+    if (c->count >= c->max_entries) {
+        evict_one(c);
+    }
+    e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        return NULL;
+    }
+    e->url = strdup(url);
+    if (e->url == NULL) {
+        free(e);
+        return NULL;
+    }
+    e->hash = h;
+    e->age = ++c->stamp;
+    e->next = c->buckets[h % CACHE_BUCKETS];
+    c->buckets[h % CACHE_BUCKETS] = e;
+    c->count++;
+    return e;
+}
+
+static int key_matches(const struct entry *e, X509 *issuer)
+{
+    const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(issuer);
+
+    return bits != NULL && e->key != NULL && e->keylen == bits->length
+           && memcmp(e->key, bits->data, (size_t)bits->length) == 0;
+}
+
+static int set_crl(struct entry *e, X509_CRL *crl, X509 *issuer)
+{
+    const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(issuer);
+    unsigned char *key;
+
+    if (bits == NULL || bits->length <= 0 || !X509_CRL_up_ref(crl)) {
+        return 0;
+    }
+    key = malloc((size_t)bits->length);
+    if (key == NULL) {
+        X509_CRL_free(crl);
+        return 0;
+    }
+    memcpy(key, bits->data, (size_t)bits->length);
+    X509_CRL_free(e->crl);
+    free(e->key);
+    e->crl = crl;
+    e->key = key;
+    e->keylen = bits->length;
+    e->next_update = dsec_crl_next_update(crl);
+    e->fail_rv = DSEC_OK;
+    return 1;
+}
+
+static void disk_name(const char *url, char name[80])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    unsigned int i;
+
+    EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha256(), NULL);
+    for (i = 0; i < 32 && i < mdlen; i++) {
+        snprintf(name + 2 * i, 3, "%02x", md[i]);
+    }
+    strcpy(name + 64, ".crl");
+}
+
+/* Read and verify the disk copy of url; NULL when absent or unusable. */
+static X509_CRL *disk_load(dsec_cache *c, const char *url, X509 *issuer,
+                           time_t now, long grace)
+{
+    char name[80];
+    unsigned char *buf = NULL;
+    X509_CRL *crl = NULL;
+    struct stat st;
+    ssize_t got;
+    size_t len = 0;
+    DSEC_ERR err;
+    int fd = -1;
+
+    disk_name(url, name);
+    fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        goto done;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0
+        || st.st_size > CACHE_FILE_MAX) {
+        goto done;
+    }
+    buf = malloc((size_t)st.st_size);
+    if (buf == NULL) {
+        goto done;
+    }
+    while (len < (size_t)st.st_size) {
+        got = read(fd, buf + len, (size_t)st.st_size - len);
+        if (got <= 0) {
+            if (got < 0 && errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        len += (size_t)got;
+    }
+    if (dsec_crl_parse(buf, len, &crl, &err) != DSEC_OK
+        || dsec_crl_check(crl, issuer, now, grace, &err) != DSEC_OK) {
+        if (crl == NULL) {
+            dsec_log(DSEC_LOG_WARNING,
+                     "domainsec: ignoring unusable cache file %s for %s: %s",
+                     name, url, err.msg);
+        }
+        X509_CRL_free(crl);
+        crl = NULL;
+    }
+done:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(buf);
+    return crl;
+}
+
+static void disk_store(dsec_cache *c, const char *url, X509_CRL *crl)
+{
+    static unsigned long counter;
+    char name[80], tmp[128];
+    unsigned char *der = NULL;
+    int len, fd = -1;
+    size_t off = 0;
+    ssize_t w;
+
+    len = i2d_X509_CRL(crl, &der);
+    if (len <= 0) {
+        goto done;
+    }
+    disk_name(url, name);
+    snprintf(tmp, sizeof(tmp), ".tmp.%ld.%lu.%s", (long)getpid(),
+             __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED), name);
+    fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0664);
+    if (fd < 0) {
+        goto fail;
+    }
+    while (off < (size_t)len) {
+        w = write(fd, der + off, (size_t)len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            goto fail;
+        }
+        off += (size_t)w;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (renameat(c->dirfd, tmp, c->dirfd, name) != 0) {
+        goto fail;
+    }
+    goto done;
+fail:
+    if (!c->disk_warned) {
+        c->disk_warned = 1;
+        dsec_log(DSEC_LOG_WARNING,
+                 "domainsec: cannot write the CRL cache directory (%s); "
+                 "using the memory cache only",
+                 strerror(errno));
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    unlinkat(c->dirfd, tmp, 0);
+done:
+    OPENSSL_free(der);
+}
+
+dsec_rv dsec_cache_get(dsec_cache *c, const char *url, X509 *issuer,
+                       time_t now, long grace, X509_CRL **crl, DSEC_ERR *err)
+{
+    struct entry *e;
+    X509_CRL *found = NULL;
+    dsec_rv rv = DSEC_ERR_NOT_FOUND;
+
+    if (c == NULL || url == NULL || issuer == NULL || crl == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    pthread_mutex_lock(&c->lock);
+    e = find(c, url, url_hash(url));
+    if (e != NULL && e->crl != NULL && key_matches(e, issuer)
+        && e->next_update != 0 && now <= e->next_update + grace
+        && X509_CRL_up_ref(e->crl)) {
+        found = e->crl;
+        rv = DSEC_OK;
+    } else if (e != NULL && e->fail_rv != DSEC_OK && now < e->fail_until) {
+        rv = dsec_err_set(err, e->fail_rv, e->fail_code, "%s", e->fail_msg);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (rv == DSEC_ERR_NOT_FOUND && c->dirfd >= 0) {
+        found = disk_load(c, url, issuer, now, grace);
+        if (found != NULL) {
+            pthread_mutex_lock(&c->lock);
+            e = find_or_add(c, url);
+            if (e != NULL) {
+                set_crl(e, found, issuer);
+            }
+            pthread_mutex_unlock(&c->lock);
+            rv = DSEC_OK;
+        }
+    }
+    if (rv == DSEC_OK) {
+        *crl = found;
+    }
+    return rv;
+}
+
+dsec_rv dsec_cache_put(dsec_cache *c, const char *url, X509_CRL *crl,
+                       X509 *issuer)
+{
+    struct entry *e;
+    int ok;
+
+    if (c == NULL || url == NULL || crl == NULL || issuer == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    pthread_mutex_lock(&c->lock);
+    e = find_or_add(c, url);
+    ok = e != NULL && set_crl(e, crl, issuer);
+    pthread_mutex_unlock(&c->lock);
+    if (!ok) {
+        return DSEC_ERR_NOMEM;
+    }
+    if (c->dirfd >= 0) {
+        disk_store(c, url, crl);
+    }
+    return DSEC_OK;
+}
+
+void dsec_cache_put_failure(dsec_cache *c, const char *url,
+                            const DSEC_ERR *err, time_t until)
+{
+    struct entry *e;
+
+    if (c == NULL || url == NULL || err == NULL || err->rv == DSEC_OK) {
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    e = find_or_add(c, url);
+    if (e != NULL) {
+        e->fail_rv = err->rv;
+        e->fail_code = err->code;
+        snprintf(e->fail_msg, sizeof(e->fail_msg), "%s", err->msg);
+        e->fail_until = until;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+int dsec_cache_begin_fetch(dsec_cache *c, const char *url, long wait_ms)
+{
+    struct entry *e;
+    struct timespec deadline;
+    int mine = 1;
+
+    if (c == NULL || url == NULL) {
+        return 1;
+    }
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += wait_ms / 1000;
+    deadline.tv_nsec += (wait_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->lock);
+    e = find_or_add(c, url);
+    if (e == NULL) {
+        pthread_mutex_unlock(&c->lock);
+        return 1;
+    }
+    if (e->fetching) {
+        mine = 0;
+        while (e->fetching) {
+            if (pthread_cond_timedwait(&c->done, &c->lock, &deadline) != 0) {
+                break;
+            }
+            /* the entry cannot be evicted while fetching, but may be now */
+            e = find(c, url, url_hash(url));
+            if (e == NULL) {
+                break;
+            }
+        }
+    } else {
+        e->fetching = 1;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return mine;
+}
+
+void dsec_cache_end_fetch(dsec_cache *c, const char *url)
+{
+    struct entry *e;
+
+    if (c == NULL || url == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    e = find(c, url, url_hash(url));
+    if (e != NULL) {
+        e->fetching = 0;
+    }
+    pthread_cond_broadcast(&c->done);
+    pthread_mutex_unlock(&c->lock);
+}
+
+size_t dsec_cache_count(dsec_cache *c)
+{
+    size_t n;
+
+    if (c == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&c->lock);
+    n = c->count;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+STACK_OF(X509_CRL) *dsec_cache_list(dsec_cache *c)
+{
+    STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+    size_t i;
+
+    if (c == NULL || sk == NULL) {
+        return sk;
+    }
+    pthread_mutex_lock(&c->lock);
+    for (i = 0; i < CACHE_BUCKETS; i++) {
+        struct entry *e;
+
+        for (e = c->buckets[i]; e != NULL; e = e->next) {
+            if (e->crl != NULL && X509_CRL_up_ref(e->crl)) {
+                if (!sk_X509_CRL_push(sk, e->crl)) {
+                    X509_CRL_free(e->crl);
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return sk;
+}

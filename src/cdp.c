@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * CRL Distribution Points extraction: the fullName URIs of every
+ * DistributionPoint of a certificate, in order. Relative names, non-URI
+ * names and URIs holding NUL bytes are counted and dropped.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/x509v3.h>
+#include "domainsec/cdp.h"
+
+/* A certificate with more URIs than this is hostile; the rest is ignored. */
+#define DSEC_CDP_MAX_URIS 256
+
+static dsec_rv push_uri(dsec_cdp_list *out, const ASN1_IA5STRING *uri, int dp)
+{
+    dsec_cdp_uri *v;
+    char *copy;
+    int len = ASN1_STRING_length(uri);
+    const unsigned char *data = ASN1_STRING_get0_data(uri);
+
+    if (len <= 0 || data == NULL || memchr(data, '\0', (size_t)len) != NULL
+        || out->n >= DSEC_CDP_MAX_URIS) {
+        out->skipped++;
+        return DSEC_OK;
+    }
+    copy = malloc((size_t)len + 1);
+    if (copy == NULL) {
+        return DSEC_ERR_NOMEM;
+    }
+    memcpy(copy, data, (size_t)len);
+    copy[len] = '\0';
+    v = realloc(out->v, (out->n + 1) * sizeof(*v));
+    if (v == NULL) {
+        free(copy);
+        return DSEC_ERR_NOMEM;
+    }
+    out->v = v;
+    out->v[out->n].url = copy;
+    out->v[out->n].dp = dp;
+    out->n++;
+    return DSEC_OK;
+}
+
+dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out)
+{
+    STACK_OF(DIST_POINT) *dps = NULL;
+    dsec_rv rv = DSEC_OK;
+    int i, j, crit = 0;
+
+    if (out == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    memset(out, 0, sizeof(*out));
+    if (cert == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, &crit, NULL);
+    if (dps == NULL) {
+        /* crit == -2: the extension occurs twice; treat as unusable */
+        if (crit == -2) {
+            out->skipped++;
+        }
+        goto done;
+    }
+    for (i = 0; i < sk_DIST_POINT_num(dps); i++) {
+        DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+        if (dp->distpoint == NULL || dp->distpoint->type != 0) {
+            out->skipped++;
+            continue;
+        }
+        for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname);
+             j++) {
+            GENERAL_NAME *gn =
+                sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
+
+            if (gn->type != GEN_URI) {
+                out->skipped++;
+                continue;
+            }
+            rv = push_uri(out, gn->d.uniformResourceIdentifier, i);
+            if (rv != DSEC_OK) {
+                dsec_cdp_list_clear(out);
+                goto done;
+            }
+        }
+    }
+done:
+    sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+    return rv;
+}
+
+void dsec_cdp_list_clear(dsec_cdp_list *list)
+{
+    size_t i;
+
+    if (list == NULL) {
+        return;
+    }
+    for (i = 0; i < list->n; i++) {
+        free(list->v[i].url);
+    }
+    free(list->v);
+    memset(list, 0, sizeof(*list));
+}

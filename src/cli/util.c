@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Helpers shared by the subcommands of the domainsec command: loading the
+ * OpenSSL configuration the way a host does (so the provider hooks every
+ * X509_STORE created afterwards), finding the provider's report index,
+ * reading certificate files (PEM bundles or DER), parsing --at times and
+ * formatting names and times for the output.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <openssl/bio.h>
+#include <openssl/core.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include "domainsec/report.h"
+#include "cli.h"
+
+/* Largest certificate file read: far beyond any real bundle. */
+#define DSEC_CLI_MAX_FILE (16L * 1024 * 1024)
+
+int dsec_cli_load_config(const char *file)
+{
+    int ret = DSEC_EXIT_CONFIG;
+
+    if (file != NULL) {
+        /*
+         * Keep OpenSSL from loading the default configuration later on top
+         * of the one asked for (any OPENSSL_init_* with LOAD_CONFIG would).
+         */
+        if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL)) {
+            fprintf(stderr, "%s: cannot initialise OpenSSL\n", DSEC_CLI_PROG);
+            ERR_print_errors_fp(stderr);
+            goto done;
+        }
+        if (!OSSL_LIB_CTX_load_config(NULL, file)) {
+            fprintf(stderr, "%s: cannot load the configuration %s\n",
+                    DSEC_CLI_PROG, file);
+            ERR_print_errors_fp(stderr);
+            goto done;
+        }
+    } else if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL)) {
+        fprintf(stderr, "%s: cannot load the OpenSSL configuration\n",
+                DSEC_CLI_PROG);
+        ERR_print_errors_fp(stderr);
+        goto done;
+    }
+    if (!OSSL_PROVIDER_available(NULL, DSEC_CLI_PROVIDER)) {
+        fprintf(stderr,
+                "%s: the configuration does not activate the domainsec "
+                "provider\n",
+                DSEC_CLI_PROG);
+        /* The default configuration ignores errors: show them here. */
+        ERR_print_errors_fp(stderr);
+        goto done;
+    }
+    ret = 0;
+
+done:
+    return ret;
+}
+
+struct dsec_cli_find {
+    OSSL_PROVIDER *prov;
+};
+
+static int dsec_cli_find_provider(OSSL_PROVIDER *prov, void *cbdata)
+{
+    struct dsec_cli_find *find = cbdata;
+    const char *name = OSSL_PROVIDER_get0_name(prov);
+
+    if (name != NULL && strcmp(name, DSEC_CLI_PROVIDER) == 0) {
+        find->prov = prov;
+        return 0; /* found: stop */
+    }
+    return 1;
+}
+
+int dsec_cli_report_index(void)
+{
+    struct dsec_cli_find find = { NULL };
+    int idx = -1;
+    OSSL_PARAM params[2];
+
+    OSSL_PROVIDER_do_all(NULL, dsec_cli_find_provider, &find);
+    if (find.prov == NULL) {
+        fprintf(stderr, "%s: warning: the domainsec provider is not loaded\n",
+                DSEC_CLI_PROG);
+        goto done;
+    }
+    params[0] = OSSL_PARAM_construct_int(DSEC_CLI_PARAM_REPORT_INDEX, &idx);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!OSSL_PROVIDER_get_params(find.prov, params)
+        || !OSSL_PARAM_modified(&params[0]) || idx < 0) {
+        fprintf(stderr,
+                "%s: warning: the domainsec provider does not publish its "
+                "report; CDP attempts are not shown\n",
+                DSEC_CLI_PROG);
+        ERR_clear_error();
+        idx = -1;
+        goto done;
+    }
+
+done:
+    return idx;
+}
+
+/* Read the whole file into a new buffer. */
+static int dsec_cli_read_file(const char *path, unsigned char **out,
+                              size_t *outlen, char *why, size_t whylen)
+{
+    FILE *fp = NULL;
+    unsigned char *buf = NULL;
+    struct stat st;
+    size_t len = 0;
+    int ret = 0;
+
+    fp = fopen(path, "rb");
+    if (fp == NULL) {
+        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (fstat(fileno(fp), &st) != 0) {
+        snprintf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "%s is not a regular file", path);
+        goto done;
+    }
+    if (st.st_size > DSEC_CLI_MAX_FILE) {
+        snprintf(why, whylen, "%s is too large (over %ld bytes)", path,
+                 DSEC_CLI_MAX_FILE);
+        goto done;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (buf == NULL) {
+        snprintf(why, whylen, "out of memory reading %s", path);
+        goto done;
+    }
+    len = fread(buf, 1, (size_t)st.st_size, fp);
+    if (ferror(fp)) {
+        snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (len == 0) {
+        snprintf(why, whylen, "%s is empty", path);
+        goto done;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *outlen = len;
+    buf = NULL;
+    ret = 1;
+
+done:
+    free(buf);
+    if (fp != NULL) {
+        fclose(fp);
+    }
+    return ret;
+}
+
+static int dsec_cli_parse_pem(const char *path, const unsigned char *data,
+                              size_t len, STACK_OF(X509) * certs, char *why,
+                              size_t whylen)
+{
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    unsigned long e;
+    int ret = 0;
+
+    bio = BIO_new_mem_buf(data, (int)len);
+    if (bio == NULL) {
+        snprintf(why, whylen, "out of memory reading %s", path);
+        goto done;
+    }
+    ERR_set_mark();
+    for (;;) {
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (x == NULL) {
+            break;
+        }
+        if (!sk_X509_push(certs, x)) {
+            ERR_pop_to_mark();
+            snprintf(why, whylen, "out of memory reading %s", path);
+            goto done;
+        }
+        x = NULL;
+    }
+    /* The loop ends with "no start line" at the end of the data. */
+    e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) != ERR_LIB_PEM
+        || ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
+        ERR_pop_to_mark();
+        snprintf(why, whylen,
+                 "%s: certificate %d of the PEM file cannot be parsed", path,
+                 sk_X509_num(certs) + 1);
+        goto done;
+    }
+    ERR_pop_to_mark();
+    if (sk_X509_num(certs) == 0) {
+        snprintf(why, whylen, "%s holds no PEM certificate", path);
+        goto done;
+    }
+    ret = 1;
+
+done:
+    X509_free(x);
+    BIO_free(bio);
+    return ret;
+}
+
+int dsec_cli_load_certs(const char *path, STACK_OF(X509) * *out, char *why,
+                        size_t whylen)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    STACK_OF(X509) *certs = NULL;
+    X509 *x = NULL;
+    const unsigned char *p;
+    int ret = 0;
+
+    if (!dsec_cli_read_file(path, &data, &len, why, whylen)) {
+        goto done;
+    }
+    certs = sk_X509_new_null();
+    if (certs == NULL) {
+        snprintf(why, whylen, "out of memory reading %s", path);
+        goto done;
+    }
+    if (memmem(data, len, "-----BEGIN ", 11) != NULL) {
+        if (!dsec_cli_parse_pem(path, data, len, certs, why, whylen)) {
+            goto done;
+        }
+    } else {
+        if (len > INT_MAX) {
+            snprintf(why, whylen, "%s is too large", path);
+            goto done;
+        }
+        p = data;
+        ERR_set_mark();
+        x = d2i_X509(NULL, &p, (long)len);
+        ERR_pop_to_mark();
+        if (x == NULL || p != data + len) {
+            snprintf(why, whylen,
+                     "%s is neither a PEM nor a DER certificate file", path);
+            goto done;
+        }
+        if (!sk_X509_push(certs, x)) {
+            snprintf(why, whylen, "out of memory reading %s", path);
+            goto done;
+        }
+        x = NULL;
+    }
+    *out = certs;
+    certs = NULL;
+    ret = 1;
+
+done:
+    X509_free(x);
+    sk_X509_pop_free(certs, X509_free);
+    free(data);
+    return ret;
+}
+
+static int dsec_cli_digits(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int dsec_cli_num(const char *s, size_t n)
+{
+    int v = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int dsec_cli_parse_time(const char *s, time_t *out)
+{
+    struct tm tm, check;
+    long long secs;
+    char *end = NULL;
+    time_t t;
+    size_t n = strlen(s);
+
+    if (n > 0 && n <= 19 && dsec_cli_digits(s, n)) {
+        errno = 0;
+        secs = strtoll(s, &end, 10);
+        if (errno != 0 || *end != '\0' || (long long)(time_t)secs != secs) {
+            return 0;
+        }
+        *out = (time_t)secs;
+        return 1;
+    }
+    /* YYYY-MM-DDTHH:MM:SSZ, nothing else */
+    if (n != 20 || !dsec_cli_digits(s, 4) || s[4] != '-'
+        || !dsec_cli_digits(s + 5, 2) || s[7] != '-'
+        || !dsec_cli_digits(s + 8, 2) || s[10] != 'T'
+        || !dsec_cli_digits(s + 11, 2) || s[13] != ':'
+        || !dsec_cli_digits(s + 14, 2) || s[16] != ':'
+        || !dsec_cli_digits(s + 17, 2) || s[19] != 'Z') {
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = dsec_cli_num(s, 4) - 1900;
+    tm.tm_mon = dsec_cli_num(s + 5, 2) - 1;
+    tm.tm_mday = dsec_cli_num(s + 8, 2);
+    tm.tm_hour = dsec_cli_num(s + 11, 2);
+    tm.tm_min = dsec_cli_num(s + 14, 2);
+    tm.tm_sec = dsec_cli_num(s + 17, 2);
+    check = tm;
+    t = timegm(&tm);
+    /*
+     * timegm normalises 2024-02-30 and returns -1 on overflow: reject what
+     * does not round-trip.
+     */
+    if (gmtime_r(&t, &tm) == NULL || tm.tm_year != check.tm_year
+        || tm.tm_mon != check.tm_mon || tm.tm_mday != check.tm_mday
+        || tm.tm_hour != check.tm_hour || tm.tm_min != check.tm_min
+        || tm.tm_sec != check.tm_sec) {
+        return 0;
+    }
+    *out = t;
+    return 1;
+}
+
+void dsec_cli_name(const X509_NAME *name, char *buf, size_t len)
+{
+    BIO *bio = NULL;
+    int n;
+
+    if (len == 0) {
+        return;
+    }
+    buf[0] = '\0';
+    if (name == NULL) {
+        snprintf(buf, len, "(none)");
+        goto done;
+    }
+    bio = BIO_new(BIO_s_mem());
+    if (bio == NULL) {
+        goto done;
+    }
+    if (X509_NAME_print_ex(bio, name, 0,
+                           XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB)
+        < 0) {
+        goto done;
+    }
+    n = BIO_read(bio, buf, (int)(len > INT_MAX ? INT_MAX : len - 1));
+    if (n < 0) {
+        n = 0;
+    }
+    buf[n] = '\0';
+
+done:
+    BIO_free(bio);
+}
+
+void dsec_cli_asn1_time(const ASN1_TIME *t, char *buf, size_t len)
+{
+    BIO *bio = NULL;
+    int n;
+
+    if (len == 0) {
+        return;
+    }
+    snprintf(buf, len, "(unknown)");
+    bio = BIO_new(BIO_s_mem());
+    if (bio == NULL || t == NULL) {
+        goto done;
+    }
+    if (!ASN1_TIME_print_ex(bio, t, ASN1_DTFLGS_ISO8601)) {
+        goto done;
+    }
+    n = BIO_read(bio, buf, (int)(len > INT_MAX ? INT_MAX : len - 1));
+    if (n < 0) {
+        n = 0;
+    }
+    buf[n] = '\0';
+
+done:
+    BIO_free(bio);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Return-code names and the DSEC_ERR detail helper shared by every
+ * libdomainsec module.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include "domainsec/common.h"
+
+const char *dsec_rv_name(dsec_rv rv)
+{
+    switch (rv) {
+    case DSEC_OK:
+        return "ok";
+    case DSEC_ERR_NOMEM:
+        return "out-of-memory";
+    case DSEC_ERR_INVALID:
+        return "invalid";
+    case DSEC_ERR_SCHEME:
+        return "scheme-not-allowed";
+    case DSEC_ERR_CONNECT:
+        return "unreachable";
+    case DSEC_ERR_TIMEOUT:
+        return "timeout";
+    case DSEC_ERR_HTTP:
+        return "http-error";
+    case DSEC_ERR_TOO_BIG:
+        return "too-big";
+    case DSEC_ERR_PARSE:
+        return "unparsable";
+    case DSEC_ERR_CRL_SIG:
+        return "bad-crl-signature";
+    case DSEC_ERR_CRL_ISSUER:
+        return "wrong-crl-issuer";
+    case DSEC_ERR_CRL_DELTA:
+        return "delta-crl";
+    case DSEC_ERR_CRL_STALE:
+        return "stale-crl";
+    case DSEC_ERR_CRL_FUTURE:
+        return "crl-not-yet-valid";
+    case DSEC_ERR_NO_CDP:
+        return "no-cdp";
+    case DSEC_ERR_IO:
+        return "io-error";
+    case DSEC_ERR_BACKOFF:
+        return "recently-failed";
+    case DSEC_ERR_UNSUPPORTED:
+        return "unsupported";
+    case DSEC_ERR_NOT_FOUND:
+        return "not-found";
+    case DSEC_ERR_INTERNAL:
+        return "internal-error";
+    }
+    return "unknown";
+}
+
+dsec_rv dsec_err_set(DSEC_ERR *err, dsec_rv rv, long code, const char *fmt,
+                     ...)
+{
+    va_list ap;
+
+    if (err == NULL) {
+        return rv;
+    }
+    err->rv = rv;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return rv;
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Fetching one CDP URL, scheme-independent part: the lazy one-time libcurl
+ * initialisation, the URL sanity and scheme policy checks that run before
+ * any network activity, the dispatch to the scheme back end (fetch_http.c
+ * for http/https; LDAP is not built in yet) and the thread-local re-entry
+ * guard that lets the verification hook recognise a verification started
+ * by libcurl itself (an https CDP verified through OpenSSL).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "domainsec/fetch.h"
+#include "domainsec/log.h"
+
+/* Longest URL accepted; a CDP is a short string, anything longer is junk. */
+#define DSEC_FETCH_MAX_URL 2048
+
+static CRYPTO_ONCE fetch_once = CRYPTO_ONCE_STATIC_INIT;
+static int fetch_global_ok = 0;
+
+/* Depth of dsec_fetch_url on this thread (0 outside any fetch). */
+static _Thread_local int fetch_depth = 0;
+
+static void fetch_global_init_once(void)
+{
+    fetch_global_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+}
+
+/* Returns 1 once libcurl is initialised, 0 if that failed. */
+int dsec_fetch_global_init(void)
+{
+    if (!CRYPTO_THREAD_run_once(&fetch_once, fetch_global_init_once)) {
+        return 0;
+    }
+    return fetch_global_ok;
+}
+
+int dsec_fetch_active(void)
+{
+    return fetch_depth > 0;
+}
+
+void dsec_fetch_result_clear(dsec_fetch_result *res)
+{
+    if (res == NULL) {
+        return;
+    }
+    free(res->data);
+    memset(res, 0, sizeof(*res));
+}
+
+/*
+ * A URL we are willing to hand to a fetcher: bounded length, printable
+ * ASCII only (no spaces, no control characters, no raw 8-bit bytes that
+ * parsers disagree on).
+ */
+static dsec_rv fetch_check_url(const char *url, DSEC_ERR *err)
+{
+    size_t i;
+    size_t len = strnlen(url, DSEC_FETCH_MAX_URL + 1);
+
+    if (len == 0) {
+        return dsec_err_set(err, DSEC_ERR_INVALID, 0, "empty URL");
+    }
+    if (len > DSEC_FETCH_MAX_URL) {
+        return dsec_err_set(err, DSEC_ERR_INVALID, 0,
+                            "URL longer than %d characters refused",
+                            DSEC_FETCH_MAX_URL);
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)url[i];
+
+        if (c <= 0x20 || c >= 0x7f) {
+            return dsec_err_set(err, DSEC_ERR_INVALID, 0,
+                                "URL contains a space, control or non-ASCII "
+                                "character at offset %zu",
+                                i);
+        }
+    }
+    return DSEC_OK;
+}
+
+dsec_rv dsec_fetch_url(const dsec_config *cfg, const char *url,
+                       dsec_fetch_result *res, DSEC_ERR *err)
+{
+    dsec_rv rv = DSEC_ERR_INTERNAL;
+    unsigned int scheme;
+    char masked[256];
+
+    if (res != NULL) {
+        memset(res, 0, sizeof(*res));
+    }
+    fetch_depth++;
+    if (cfg == NULL || url == NULL || res == NULL) {
+        rv = dsec_err_set(err, DSEC_ERR_INVALID, 0,
+                          "fetch: missing configuration, URL or result");
+        goto done;
+    }
+    if (fetch_depth > 1) {
+        /* libcurl verifying an https peer ran the hook, which fetched */
+        rv = dsec_err_set(err, DSEC_ERR_INTERNAL, 0,
+                          "re-entrant fetch refused (this thread is already "
+                          "fetching a CRL)");
+        goto done;
+    }
+    rv = fetch_check_url(url, err);
+    if (rv != DSEC_OK) {
+        goto done;
+    }
+    dsec_log_mask_url(url, masked, sizeof(masked));
+    scheme = dsec_url_scheme(url);
+    if (scheme == 0 || (scheme & cfg->cdp_schemes) == 0) {
+        rv = dsec_err_set(err, DSEC_ERR_SCHEME, 0,
+                          "scheme of %s is not allowed by cdp_schemes", masked);
+        goto done;
+    }
+    switch (scheme) {
+    case DSEC_SCHEME_HTTP:
+    case DSEC_SCHEME_HTTPS:
+        if (!dsec_fetch_global_init()) {
+            rv = dsec_err_set(err, DSEC_ERR_INTERNAL, 0,
+                              "libcurl initialisation failed");
+            goto done;
+        }
+        rv = dsec_fetch_http(cfg, url, res, err);
+        break;
+    case DSEC_SCHEME_LDAP:
+    case DSEC_SCHEME_LDAPS:
+        rv = dsec_err_set(err, DSEC_ERR_UNSUPPORTED, 0,
+                          "LDAP CDPs are not supported yet (%s)", masked);
+        break;
+    default:
+        rv = dsec_err_set(err, DSEC_ERR_SCHEME, 0,
+                          "scheme of %s is not allowed by cdp_schemes", masked);
+        break;
+    }
+
+done:
+    if (rv != DSEC_OK && res != NULL) {
+        free(res->data);
+        res->data = NULL;
+        res->len = 0;
+    }
+    fetch_depth--;
+    return rv;
+}

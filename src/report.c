@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The per-verification report and the classification of failures into
+ * transient (retry later) and fatal (DESIGN.md section 5).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <openssl/x509_vfy.h>
+#include "domainsec/report.h"
+
+dsec_report *dsec_report_new(void)
+{
+    dsec_report *rep = calloc(1, sizeof(*rep));
+
+    if (rep == NULL) {
+        return NULL;
+    }
+    rep->crls = sk_X509_CRL_new_null();
+    if (rep->crls == NULL) {
+        free(rep);
+        return NULL;
+    }
+    rep->err_depth = -1;
+    return rep;
+}
+
+void dsec_report_free(dsec_report *rep)
+{
+    size_t i;
+
+    if (rep == NULL) {
+        return;
+    }
+    for (i = 0; i < rep->nattempts; i++) {
+        free(rep->attempts[i].url);
+    }
+    free(rep->attempts);
+    sk_X509_CRL_pop_free(rep->crls, X509_CRL_free);
+    free(rep);
+}
+
+dsec_attempt *dsec_report_add_attempt(dsec_report *rep, int depth,
+                                      const char *url)
+{
+    dsec_attempt *att;
+
+    if (rep == NULL) {
+        return NULL;
+    }
+    if (rep->nattempts == rep->cap) {
+        size_t cap = rep->cap == 0 ? 8 : rep->cap * 2;
+        dsec_attempt *v = realloc(rep->attempts, cap * sizeof(*v));
+
+        if (v == NULL) {
+            return NULL;
+        }
+        rep->attempts = v;
+        rep->cap = cap;
+    }
+    att = &rep->attempts[rep->nattempts];
+    memset(att, 0, sizeof(*att));
+    att->depth = depth;
+    att->url = strdup(url != NULL ? url : "");
+    if (att->url == NULL) {
+        return NULL;
+    }
+    rep->nattempts++;
+    return att;
+}
+
+const char *dsec_class_name(dsec_class cls)
+{
+    switch (cls) {
+    case DSEC_CLASS_VALID:
+        return "valid";
+    case DSEC_CLASS_TRANSIENT:
+        return "transient";
+    case DSEC_CLASS_FATAL:
+        return "fatal";
+    }
+    return "fatal";
+}
+
+int dsec_class_exit_code(dsec_class cls)
+{
+    switch (cls) {
+    case DSEC_CLASS_VALID:
+        return DSEC_EXIT_VALID;
+    case DSEC_CLASS_TRANSIENT:
+        return DSEC_EXIT_TRANSIENT;
+    case DSEC_CLASS_FATAL:
+        return DSEC_EXIT_FATAL;
+    }
+    return DSEC_EXIT_FATAL;
+}
+
+dsec_class dsec_classify(int x509_err, dsec_rv rv)
+{
+    switch (x509_err) {
+    case X509_V_OK:
+        return DSEC_CLASS_VALID;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+        return rv == DSEC_ERR_NO_CDP ? DSEC_CLASS_FATAL : DSEC_CLASS_TRANSIENT;
+    /* a CRL was obtained but cannot be used: the CA may publish a good one */
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+        return DSEC_CLASS_TRANSIENT;
+    default:
+        return DSEC_CLASS_FATAL;
+    }
+}
+
+void dsec_report_record(dsec_report *rep, int x509_err, int depth, dsec_rv rv,
+                        const char *reason)
+{
+    dsec_class cls = dsec_classify(x509_err, rv);
+
+    if (rep == NULL || cls == DSEC_CLASS_VALID) {
+        return;
+    }
+    if (rep->cls == DSEC_CLASS_FATAL
+        || (rep->cls == DSEC_CLASS_TRANSIENT && cls == DSEC_CLASS_TRANSIENT)) {
+        return;
+    }
+    rep->cls = cls;
+    rep->x509_err = x509_err;
+    rep->err_depth = depth;
+    snprintf(rep->reason, sizeof(rep->reason), "%s",
+             reason != NULL ? reason : X509_verify_cert_error_string(x509_err));
+}

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The revocation engine: configuration and cache, the signature gate, and
+ * obtaining a usable CRL for one certificate of a chain, from the cache or
+ * the certificate's CDPs, with every attempt recorded for the report. The
+ * decision on the CRL contents stays with OpenSSL's built-in checks.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include "domainsec/cdp.h"
+#include "domainsec/crl.h"
+#include "domainsec/fetch.h"
+#include "domainsec/log.h"
+#include "domainsec/revoke.h"
+
+#define CACHE_MAX_ENTRIES 4096
+
+struct dsec_engine {
+    dsec_config *cfg;
+    dsec_cache *cache;
+    int cache_fd;
+};
+
+dsec_engine *dsec_engine_new(dsec_config *cfg, DSEC_ERR *err)
+{
+    dsec_engine *eng = NULL;
+
+    if (cfg == NULL) {
+        dsec_err_set(err, DSEC_ERR_INVALID, 0, "no configuration");
+        return NULL;
+    }
+    eng = calloc(1, sizeof(*eng));
+    if (eng == NULL || (eng->cache = dsec_cache_new(CACHE_MAX_ENTRIES)) == NULL) {
+        free(eng);
+        dsec_config_free(cfg);
+        dsec_err_set(err, DSEC_ERR_NOMEM, 0, "out of memory");
+        return NULL;
+    }
+    eng->cfg = cfg;
+    eng->cache_fd = -1;
+    dsec_log_configure(cfg->log, cfg->log_level);
+    if (cfg->cache_dir != NULL && cfg->cache_dir[0] != '\0') {
+        /* a descriptor keeps working after the host chroots */
+        eng->cache_fd =
+            open(cfg->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (eng->cache_fd < 0) {
+            dsec_log(DSEC_LOG_WARNING,
+                     "domainsec: cache_dir %s is not usable (%m); using the "
+                     "memory cache only",
+                     cfg->cache_dir);
+        } else {
+            if (faccessat(eng->cache_fd, ".", W_OK, AT_EACCESS) != 0) {
+                dsec_log(DSEC_LOG_WARNING,
+                         "domainsec: cache_dir %s is not writable by this "
+                         "process (%m); cached CRLs are read but new ones "
+                         "stay in memory",
+                         cfg->cache_dir);
+            }
+            dsec_cache_set_dir(eng->cache, eng->cache_fd);
+        }
+    }
+    return eng;
+}
+
+void dsec_engine_free(dsec_engine *eng)
+{
+    if (eng == NULL) {
+        return;
+    }
+    dsec_cache_free(eng->cache);
+    if (eng->cache_fd >= 0) {
+        close(eng->cache_fd);
+    }
+    dsec_config_free(eng->cfg);
+    free(eng);
+}
+
+const dsec_config *dsec_engine_config(const dsec_engine *eng)
+{
+    return eng != NULL ? eng->cfg : NULL;
+}
+
+dsec_cache *dsec_engine_cache(dsec_engine *eng)
+{
+    return eng != NULL ? eng->cache : NULL;
+}
+
+int dsec_gate(STACK_OF(X509) *chain, int top_trusted, int *bad_depth)
+{
+    int n = sk_X509_num(chain);
+    int i;
+
+    if (bad_depth != NULL) {
+        *bad_depth = -1;
+    }
+    if (n <= 0) {
+        return 0;
+    }
+    if (!top_trusted) {
+        return n;
+    }
+    for (i = n - 2; i >= 0; i--) {
+        X509 *cert = sk_X509_value(chain, i);
+        EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(chain, i + 1));
+        int ok;
+
+        ERR_set_mark();
+        ok = key != NULL && X509_verify(cert, key) > 0;
+        ERR_pop_to_mark();
+        if (!ok) {
+            if (bad_depth != NULL) {
+                *bad_depth = i;
+            }
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec)
+           + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+dsec_rv dsec_engine_fetch_one(dsec_engine *eng, const char *url, X509 *issuer,
+                              time_t now, X509_CRL **out, dsec_attempt *att)
+{
+    dsec_fetch_result res;
+    X509_CRL *crl = NULL;
+    DSEC_ERR err = { 0 };
+    struct timespec t0;
+    dsec_rv rv;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rv = dsec_fetch_url(eng->cfg, url, &res, &err);
+    if (att != NULL) {
+        att->bytes = res.len;
+        att->status = res.status;
+        snprintf(att->route, sizeof(att->route), "%s", res.route);
+    }
+    if (rv == DSEC_OK) {
+        rv = dsec_crl_parse(res.data, res.len, &crl, &err);
+    }
+    if (rv == DSEC_OK && issuer != NULL) {
+        rv = dsec_crl_check(crl, issuer, now, eng->cfg->stale_grace, &err);
+    }
+    dsec_fetch_result_clear(&res);
+    if (att != NULL) {
+        att->rv = rv;
+        att->seconds = elapsed(&t0);
+        snprintf(att->detail, sizeof(att->detail), "%s",
+                 rv == DSEC_OK ? "complete CRL of the issuer" : err.msg);
+    }
+    if (rv != DSEC_OK) {
+        X509_CRL_free(crl);
+        return rv;
+    }
+    *out = crl;
+    return DSEC_OK;
+}
+
+static void set_depth(dsec_report *rep, int depth, dsec_rv rv, const char *url,
+                      const char *detail)
+{
+    dsec_depth_status *st;
+
+    if (rep == NULL || depth < 0 || depth >= DSEC_REPORT_MAX_DEPTH) {
+        return;
+    }
+    st = &rep->depth[depth];
+    st->rv = rv;
+    st->checked = 1;
+    snprintf(st->url, sizeof(st->url), "%s", url != NULL ? url : "");
+    snprintf(st->detail, sizeof(st->detail), "%s", detail);
+}
+
+static int use_crl(dsec_report *rep, X509_CRL *crl)
+{
+    if (rep == NULL || !sk_X509_CRL_push(rep->crls, crl)) {
+        X509_CRL_free(crl);
+        return 0;
+    }
+    return 1;
+}
+
+/* A cached CRL or remembered failure for url; DSEC_ERR_NOT_FOUND if none. */
+static dsec_rv from_cache(dsec_engine *eng, const char *url, X509 *issuer,
+                          time_t now, int only_hits, int depth,
+                          dsec_report *rep)
+{
+    X509_CRL *crl = NULL;
+    DSEC_ERR err = { 0 };
+    dsec_attempt *att;
+    dsec_rv rv;
+
+    rv = dsec_cache_get(eng->cache, url, issuer, now, 0, &crl, &err);
+    if (rv == DSEC_ERR_NOT_FOUND || (only_hits && rv != DSEC_OK)) {
+        return rv;
+    }
+    att = dsec_report_add_attempt(rep, depth, url);
+    if (att != NULL) {
+        att->from_cache = 1;
+        att->rv = rv;
+        snprintf(att->detail, sizeof(att->detail), "%s%.200s",
+                 rv == DSEC_OK ? "cached complete CRL of the issuer"
+                               : "failed recently, not retried yet: ",
+                 rv == DSEC_OK ? "" : err.msg);
+    }
+    if (rv == DSEC_OK) {
+        if (!use_crl(rep, crl)) {
+            return DSEC_ERR_NOMEM;
+        }
+        set_depth(rep, depth, DSEC_OK, url, "cached CRL");
+    } else {
+        set_depth(rep, depth, rv, url, err.msg);
+    }
+    return rv;
+}
+
+dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
+                               int depth, time_t now, dsec_report *rep)
+{
+    const dsec_config *cfg;
+    dsec_cdp_list cdps;
+    dsec_rv rv, last = DSEC_ERR_NO_CDP;
+    size_t i, usable = 0;
+    int fetches = 0;
+
+    if (eng == NULL || cert == NULL || issuer == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    cfg = eng->cfg;
+    rv = dsec_cdp_extract(cert, &cdps);
+    if (rv != DSEC_OK) {
+        set_depth(rep, depth, rv, NULL, "cannot read the CRL distribution "
+                                        "points");
+        return rv;
+    }
+    /* memory and disk first: a hit costs no network at all */
+    for (i = 0; i < cdps.n; i++) {
+        if ((dsec_url_scheme(cdps.v[i].url) & cfg->cdp_schemes) == 0) {
+            continue;
+        }
+        usable++;
+        rv = from_cache(eng, cdps.v[i].url, issuer, now, 1, depth, rep);
+        if (rv == DSEC_OK) {
+            goto done;
+        }
+    }
+    for (i = 0; i < cdps.n; i++) {
+        const char *url = cdps.v[i].url;
+        X509_CRL *crl = NULL;
+        dsec_attempt *att;
+
+        if ((dsec_url_scheme(url) & cfg->cdp_schemes) == 0) {
+            att = dsec_report_add_attempt(rep, depth, url);
+            if (att != NULL) {
+                att->rv = DSEC_ERR_SCHEME;
+                snprintf(att->detail, sizeof(att->detail),
+                         "scheme not in cdp_schemes; not fetched");
+            }
+            if (last == DSEC_ERR_NO_CDP && usable == 0) {
+                set_depth(rep, depth, DSEC_ERR_SCHEME, url,
+                          "no CDP with an allowed scheme");
+                last = DSEC_ERR_SCHEME;
+            }
+            continue;
+        }
+        rv = from_cache(eng, url, issuer, now, 0, depth, rep);
+        if (rv == DSEC_OK) {
+            goto done;
+        }
+        if (rv != DSEC_ERR_NOT_FOUND) {
+            last = rv;
+            continue;
+        }
+        if (fetches >= DSEC_MAX_FETCHES_PER_CERT) {
+            att = dsec_report_add_attempt(rep, depth, url);
+            if (att != NULL) {
+                att->rv = DSEC_ERR_BACKOFF;
+                snprintf(att->detail, sizeof(att->detail),
+                         "not fetched: %d URLs of this certificate already "
+                         "failed",
+                         DSEC_MAX_FETCHES_PER_CERT);
+            }
+            break;
+        }
+        if (!dsec_cache_begin_fetch(eng->cache, url,
+                                    cfg->fetch_timeout * 1000 + 1000)) {
+            /* another thread fetched it meanwhile */
+            rv = from_cache(eng, url, issuer, now, 0, depth, rep);
+            if (rv == DSEC_OK) {
+                goto done;
+            }
+            if (rv != DSEC_ERR_NOT_FOUND) {
+                last = rv;
+                continue;
+            }
+            if (!dsec_cache_begin_fetch(eng->cache, url, 0)) {
+                continue;
+            }
+        }
+        fetches++;
+        att = dsec_report_add_attempt(rep, depth, url);
+        {
+            dsec_attempt scratch = { 0 };
+
+            rv = dsec_engine_fetch_one(eng, url, issuer, now, &crl,
+                                       att != NULL ? att : &scratch);
+            if (rv == DSEC_OK) {
+                dsec_cache_put(eng->cache, url, crl, issuer);
+            } else if (cfg->fail_cache > 0) {
+                DSEC_ERR e = { 0 };
+
+                dsec_err_set(&e, rv, 0, "%s",
+                             att != NULL ? att->detail : scratch.detail);
+                dsec_cache_put_failure(eng->cache, url, &e,
+                                       time(NULL) + cfg->fail_cache);
+            }
+            dsec_cache_end_fetch(eng->cache, url);
+            set_depth(rep, depth, rv, url,
+                      att != NULL ? att->detail : scratch.detail);
+        }
+        if (rv == DSEC_OK) {
+            if (!use_crl(rep, crl)) {
+                rv = DSEC_ERR_NOMEM;
+            }
+            goto done;
+        }
+        last = rv;
+    }
+    /* nothing fresh: a CRL past nextUpdate may serve within stale_grace */
+    if (cfg->stale_grace > 0) {
+        for (i = 0; i < cdps.n; i++) {
+            X509_CRL *crl = NULL;
+
+            if ((dsec_url_scheme(cdps.v[i].url) & cfg->cdp_schemes) == 0) {
+                continue;
+            }
+            if (dsec_cache_get(eng->cache, cdps.v[i].url, issuer, now,
+                               cfg->stale_grace, &crl, NULL)
+                == DSEC_OK) {
+                dsec_log(DSEC_LOG_WARNING,
+                         "domainsec: using a CRL past its nextUpdate "
+                         "(stale_grace) for %s",
+                         cdps.v[i].url);
+                rv = use_crl(rep, crl) ? DSEC_OK : DSEC_ERR_NOMEM;
+                set_depth(rep, depth, rv, cdps.v[i].url,
+                          "stale CRL within stale_grace");
+                goto done;
+            }
+        }
+    }
+    rv = last;
+    if (rv == DSEC_ERR_NO_CDP) {
+        set_depth(rep, depth, rv, NULL,
+                  cdps.skipped > 0
+                      ? "no CRL distribution point with a usable URI"
+                      : "certificate has no CRL distribution point");
+    }
+done:
+    dsec_cdp_list_clear(&cdps);
+    return rv;
+}

@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The in-memory PKI and file helpers shared by the CUnit suites. Every
+ * object is built with public OpenSSL APIs and DER round-tripped before it
+ * is returned, so its cached extension data is that of a parsed object.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+EVP_PKEY *tu_key(void)
+{
+    return EVP_EC_gen("P-256");
+}
+
+static X509 *roundtrip_cert(X509 *x)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p = NULL;
+    X509 *out = NULL;
+    int len;
+
+    len = i2d_X509(x, &der);
+    if (len <= 0) {
+        goto done;
+    }
+    p = der;
+    out = d2i_X509(NULL, &p, len);
+
+done:
+    OPENSSL_free(der);
+    return out;
+}
+
+static X509_CRL *roundtrip_crl(X509_CRL *crl)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p = NULL;
+    X509_CRL *out = NULL;
+    int len;
+
+    len = i2d_X509_CRL(crl, &der);
+    if (len <= 0) {
+        goto done;
+    }
+    p = der;
+    out = d2i_X509_CRL(NULL, &p, len);
+
+done:
+    OPENSSL_free(der);
+    return out;
+}
+
+static int random_serial(ASN1_INTEGER *serial)
+{
+    BIGNUM *bn = NULL;
+    int ok = 0;
+
+    bn = BN_new();
+    if (bn == NULL || !BN_rand(bn, 63, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY)) {
+        goto done;
+    }
+    ok = BN_to_ASN1_INTEGER(bn, serial) != NULL;
+
+done:
+    BN_free(bn);
+    return ok;
+}
+
+static X509_NAME *name_cn(const char *cn)
+{
+    X509_NAME *name = X509_NAME_new();
+
+    if (name == NULL) {
+        return NULL;
+    }
+    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                    (const unsigned char *)cn, -1, -1, 0)) {
+        X509_NAME_free(name);
+        return NULL;
+    }
+    return name;
+}
+
+/* One fullName general name from its spec (see tu_cert_dps). */
+static GENERAL_NAME *dp_general_name(const char *spec, size_t len)
+{
+    GENERAL_NAME *gn = NULL;
+    ASN1_IA5STRING *uri = NULL;
+    X509_NAME *dir = NULL;
+    char *text = NULL;
+    GENERAL_NAME *ret = NULL;
+
+    text = strndup(spec, len);
+    gn = GENERAL_NAME_new();
+    if (text == NULL || gn == NULL) {
+        goto done;
+    }
+    if (strncmp(text, "DIR:", 4) == 0) {
+        dir = name_cn(text + 4);
+        if (dir == NULL) {
+            goto done;
+        }
+        GENERAL_NAME_set0_value(gn, GEN_DIRNAME, dir);
+        dir = NULL;
+    } else {
+        int nul = strncmp(text, "NUL:", 4) == 0;
+        const char *u = nul ? text + 4 : text;
+        char buf[512];
+        size_t ulen = strlen(u);
+
+        if (ulen + 2 > sizeof(buf)) {
+            goto done;
+        }
+        memcpy(buf, u, ulen);
+        if (nul) {
+            buf[ulen++] = '\0';
+            buf[ulen++] = 'x';
+        }
+        uri = ASN1_IA5STRING_new();
+        if (uri == NULL || !ASN1_STRING_set(uri, buf, (int)ulen)) {
+            goto done;
+        }
+        GENERAL_NAME_set0_value(gn, GEN_URI, uri);
+        uri = NULL;
+    }
+    ret = gn;
+    gn = NULL;
+
+done:
+    free(text);
+    GENERAL_NAME_free(gn);
+    ASN1_IA5STRING_free(uri);
+    X509_NAME_free(dir);
+    return ret;
+}
+
+static DIST_POINT *make_dp(const char *spec)
+{
+    DIST_POINT *dp = NULL;
+    GENERAL_NAME *gn = NULL;
+    X509_NAME_ENTRY *ne = NULL;
+    DIST_POINT *ret = NULL;
+    const char *p = spec;
+
+    dp = DIST_POINT_new();
+    if (dp == NULL) {
+        goto done;
+    }
+    dp->distpoint = DIST_POINT_NAME_new();
+    if (dp->distpoint == NULL) {
+        goto done;
+    }
+    if (strncmp(spec, "REL:", 4) == 0) {
+        dp->distpoint->type = 1;
+        dp->distpoint->name.relativename = sk_X509_NAME_ENTRY_new_null();
+        ne = X509_NAME_ENTRY_create_by_txt(NULL, "CN", MBSTRING_UTF8,
+                                           (const unsigned char *)spec + 4, -1);
+        if (dp->distpoint->name.relativename == NULL || ne == NULL
+            || !sk_X509_NAME_ENTRY_push(dp->distpoint->name.relativename, ne)) {
+            goto done;
+        }
+        ne = NULL;
+        ret = dp;
+        dp = NULL;
+        goto done;
+    }
+    dp->distpoint->type = 0;
+    dp->distpoint->name.fullname = GENERAL_NAMES_new();
+    if (dp->distpoint->name.fullname == NULL) {
+        goto done;
+    }
+    for (;;) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
+
+        gn = dp_general_name(p, n);
+        if (gn == NULL
+            || !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn)) {
+            goto done;
+        }
+        gn = NULL;
+        if (bar == NULL) {
+            break;
+        }
+        p = bar + 1;
+    }
+    ret = dp;
+    dp = NULL;
+
+done:
+    GENERAL_NAME_free(gn);
+    X509_NAME_ENTRY_free(ne);
+    DIST_POINT_free(dp);
+    return ret;
+}
+
+static int add_dps(X509 *x, const char *const *dps, size_t ndps)
+{
+    CRL_DIST_POINTS *crld = NULL;
+    DIST_POINT *dp = NULL;
+    size_t i;
+    int ok = 0;
+
+    if (ndps == 0) {
+        return 1;
+    }
+    crld = CRL_DIST_POINTS_new();
+    if (crld == NULL) {
+        goto done;
+    }
+    for (i = 0; i < ndps; i++) {
+        dp = make_dp(dps[i]);
+        if (dp == NULL || !sk_DIST_POINT_push(crld, dp)) {
+            goto done;
+        }
+        dp = NULL;
+    }
+    ok = X509_add1_ext_i2d(x, NID_crl_distribution_points, crld, 0, 0) == 1;
+
+done:
+    DIST_POINT_free(dp);
+    CRL_DIST_POINTS_free(crld);
+    return ok;
+}
+
+static ASN1_OCTET_STRING *key_id(X509 *x)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    ASN1_OCTET_STRING *oct = NULL;
+
+    if (!X509_pubkey_digest(x, EVP_sha1(), md, &mdlen)) {
+        return NULL;
+    }
+    oct = ASN1_OCTET_STRING_new();
+    if (oct == NULL || !ASN1_OCTET_STRING_set(oct, md, (int)mdlen)) {
+        ASN1_OCTET_STRING_free(oct);
+        return NULL;
+    }
+    return oct;
+}
+
+static AUTHORITY_KEYID *akid_of(const ASN1_OCTET_STRING *kid)
+{
+    AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+
+    if (akid == NULL || kid == NULL) {
+        AUTHORITY_KEYID_free(akid);
+        return NULL;
+    }
+    akid->keyid = ASN1_OCTET_STRING_dup(kid);
+    if (akid->keyid == NULL) {
+        AUTHORITY_KEYID_free(akid);
+        return NULL;
+    }
+    return akid;
+}
+
+X509 *tu_cert_dps(const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
+                  EVP_PKEY *key, int is_ca, const char *const *dps, size_t ndps,
+                  long not_before_off, long not_after_off)
+{
+    X509 *x = NULL;
+    X509 *ret = NULL;
+    X509_NAME *subj = NULL;
+    ASN1_OCTET_STRING *skid = NULL;
+    AUTHORITY_KEYID *akid = NULL;
+    BASIC_CONSTRAINTS *bc = NULL;
+    ASN1_BIT_STRING *ku = NULL;
+    EVP_PKEY *signer =
+        issuer != NULL ? issuer_key : (issuer_key != NULL ? issuer_key : key);
+
+    if (cn == NULL || key == NULL || signer == NULL) {
+        goto done;
+    }
+    x = X509_new();
+    subj = name_cn(cn);
+    if (x == NULL || subj == NULL || !X509_set_version(x, X509_VERSION_3)
+        || !random_serial(X509_get_serialNumber(x))
+        || !X509_set_subject_name(x, subj)
+        || !X509_set_issuer_name(
+            x, issuer != NULL ? X509_get_subject_name(issuer) : subj)
+        || X509_gmtime_adj(X509_getm_notBefore(x), not_before_off) == NULL
+        || X509_gmtime_adj(X509_getm_notAfter(x), not_after_off) == NULL
+        || !X509_set_pubkey(x, key)) {
+        goto done;
+    }
+    skid = key_id(x);
+    if (skid == NULL
+        || X509_add1_ext_i2d(x, NID_subject_key_identifier, skid, 0, 0) != 1) {
+        goto done;
+    }
+    akid = akid_of(issuer != NULL ? X509_get0_subject_key_id(issuer) : skid);
+    if (akid == NULL
+        || X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, 0)
+               != 1) {
+        goto done;
+    }
+    bc = BASIC_CONSTRAINTS_new();
+    if (bc == NULL) {
+        goto done;
+    }
+    bc->ca = is_ca ? 0xFF : 0;
+    if (X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, 0) != 1) {
+        goto done;
+    }
+    ku = ASN1_BIT_STRING_new();
+    if (ku == NULL) {
+        goto done;
+    }
+    if (is_ca) {
+        /* bit 5 keyCertSign, bit 6 cRLSign */
+        if (!ASN1_BIT_STRING_set_bit(ku, 5, 1)
+            || !ASN1_BIT_STRING_set_bit(ku, 6, 1)) {
+            goto done;
+        }
+    } else if (!ASN1_BIT_STRING_set_bit(ku, 0, 1)) {
+        goto done;
+    }
+    if (X509_add1_ext_i2d(x, NID_key_usage, ku, 1, 0) != 1
+        || !add_dps(x, dps, ndps)) {
+        goto done;
+    }
+    if (X509_sign(x, signer, EVP_sha256()) <= 0) {
+        goto done;
+    }
+    ret = roundtrip_cert(x);
+
+done:
+    X509_free(x);
+    X509_NAME_free(subj);
+    ASN1_OCTET_STRING_free(skid);
+    AUTHORITY_KEYID_free(akid);
+    BASIC_CONSTRAINTS_free(bc);
+    ASN1_BIT_STRING_free(ku);
+    return ret;
+}
+
+X509 *tu_cert(const char *cn, X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key,
+              int is_ca, const char *cdp_url, long not_before_off,
+              long not_after_off)
+{
+    const char *dps[1];
+
+    dps[0] = cdp_url;
+    return tu_cert_dps(cn, issuer, issuer_key, key, is_ca, dps,
+                       cdp_url != NULL ? 1 : 0, not_before_off, not_after_off);
+}
+
+X509 *tu_cert_multi_dp(const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
+                       EVP_PKEY *key, const char *dp0, const char *dp1)
+{
+    const char *dps[2];
+
+    dps[0] = dp0;
+    dps[1] = dp1;
+    return tu_cert_dps(cn, issuer, issuer_key, key, 0, dps, 2, -3600, 86400);
+}
+
+X509 *tu_cert_nonuri_dp(const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
+                        EVP_PKEY *key, int relative)
+{
+    const char *dps[1];
+
+    dps[0] = relative ? "REL:crl-dp" : "DIR:crl-dp";
+    return tu_cert_dps(cn, issuer, issuer_key, key, 0, dps, 1, -3600, 86400);
+}
+
+X509_CRL *tu_crl(X509 *issuer, EVP_PKEY *issuer_key, long last_off,
+                 long next_off, X509 **revoked, int nrevoked, int delta)
+{
+    static long crl_number = 1;
+    X509_CRL *crl = NULL;
+    X509_CRL *ret = NULL;
+    ASN1_TIME *t = NULL;
+    ASN1_INTEGER *num = NULL;
+    AUTHORITY_KEYID *akid = NULL;
+    X509_REVOKED *rev = NULL;
+    time_t now = time(NULL);
+    int i;
+
+    if (issuer == NULL || issuer_key == NULL) {
+        goto done;
+    }
+    crl = X509_CRL_new();
+    if (crl == NULL || !X509_CRL_set_version(crl, X509_CRL_VERSION_2)
+        || !X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer))) {
+        goto done;
+    }
+    t = ASN1_TIME_adj(NULL, now, 0, last_off);
+    if (t == NULL || !X509_CRL_set1_lastUpdate(crl, t)) {
+        goto done;
+    }
+    ASN1_TIME_free(t);
+    t = NULL;
+    if (next_off != TU_NO_NEXT_UPDATE) {
+        t = ASN1_TIME_adj(NULL, now, 0, next_off);
+        if (t == NULL || !X509_CRL_set1_nextUpdate(crl, t)) {
+            goto done;
+        }
+        ASN1_TIME_free(t);
+        t = NULL;
+    }
+    for (i = 0; i < nrevoked; i++) {
+        rev = X509_REVOKED_new();
+        t = ASN1_TIME_adj(NULL, now, 0, last_off);
+        if (rev == NULL || t == NULL
+            || !X509_REVOKED_set_serialNumber(rev,
+                                              X509_get_serialNumber(revoked[i]))
+            || !X509_REVOKED_set_revocationDate(rev, t)
+            || !X509_CRL_add0_revoked(crl, rev)) {
+            goto done;
+        }
+        rev = NULL;
+        ASN1_TIME_free(t);
+        t = NULL;
+    }
+    num = ASN1_INTEGER_new();
+    if (num == NULL || !ASN1_INTEGER_set(num, crl_number++)
+        || X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1) {
+        goto done;
+    }
+    if (delta) {
+        /* base CRL number: any earlier number will do */
+        if (!ASN1_INTEGER_set(num, 1)
+            || X509_CRL_add1_ext_i2d(crl, NID_delta_crl, num, 1, 0) != 1) {
+            goto done;
+        }
+    }
+    akid = akid_of(X509_get0_subject_key_id(issuer));
+    if (akid == NULL
+        || X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0, 0)
+               != 1) {
+        goto done;
+    }
+    if (!X509_CRL_sort(crl)
+        || X509_CRL_sign(crl, issuer_key, EVP_sha256()) <= 0) {
+        goto done;
+    }
+    ret = roundtrip_crl(crl);
+
+done:
+    X509_CRL_free(crl);
+    ASN1_TIME_free(t);
+    ASN1_INTEGER_free(num);
+    AUTHORITY_KEYID_free(akid);
+    X509_REVOKED_free(rev);
+    return ret;
+}
+
+/* Copy a memory BIO's contents into a NUL-terminated malloc'ed buffer. */
+static char *bio_take(BIO *bio, size_t *len)
+{
+    char *data = NULL;
+    char *ret = NULL;
+    long n;
+
+    n = BIO_get_mem_data(bio, &data);
+    if (n <= 0) {
+        goto done;
+    }
+    ret = malloc((size_t)n + 1);
+    if (ret == NULL) {
+        goto done;
+    }
+    memcpy(ret, data, (size_t)n);
+    ret[n] = '\0';
+    if (len != NULL) {
+        *len = (size_t)n;
+    }
+
+done:
+    return ret;
+}
+
+unsigned char *tu_crl_der(X509_CRL *crl, size_t *len)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    unsigned char *ret = NULL;
+
+    if (bio == NULL || crl == NULL || !i2d_X509_CRL_bio(bio, crl)) {
+        goto done;
+    }
+    ret = (unsigned char *)bio_take(bio, len);
+
+done:
+    BIO_free(bio);
+    return ret;
+}
+
+char *tu_crl_pem(X509_CRL *crl, size_t *len)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *ret = NULL;
+
+    if (bio == NULL || crl == NULL || !PEM_write_bio_X509_CRL(bio, crl)) {
+        goto done;
+    }
+    ret = bio_take(bio, len);
+
+done:
+    BIO_free(bio);
+    return ret;
+}
+
+unsigned char *tu_cert_der(X509 *cert, size_t *len)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    unsigned char *ret = NULL;
+
+    if (bio == NULL || cert == NULL || !i2d_X509_bio(bio, cert)) {
+        goto done;
+    }
+    ret = (unsigned char *)bio_take(bio, len);
+
+done:
+    BIO_free(bio);
+    return ret;
+}
+
+char *tu_cert_pem(X509 *cert, size_t *len)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *ret = NULL;
+
+    if (bio == NULL || cert == NULL || !PEM_write_bio_X509(bio, cert)) {
+        goto done;
+    }
+    ret = bio_take(bio, len);
+
+done:
+    BIO_free(bio);
+    return ret;
+}
+
+STACK_OF(X509) * tu_chain(X509 *first, ...)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    STACK_OF(X509) *ret = NULL;
+    X509 *x = first;
+    va_list ap;
+
+    va_start(ap, first);
+    if (sk == NULL) {
+        goto done;
+    }
+    while (x != NULL) {
+        if (!X509_up_ref(x)) {
+            goto done;
+        }
+        if (!sk_X509_push(sk, x)) {
+            X509_free(x);
+            goto done;
+        }
+        x = va_arg(ap, X509 *);
+    }
+    ret = sk;
+    sk = NULL;
+
+done:
+    va_end(ap);
+    sk_X509_pop_free(sk, X509_free);
+    return ret;
+}
+
+char *tu_tmpdir(char *buf, size_t len)
+{
+    const char *base = getenv("TMPDIR");
+    int n;
+
+    if (base == NULL || base[0] == '\0') {
+        base = "/tmp";
+    }
+    n = snprintf(buf, len, "%s/dsec-test-XXXXXX", base);
+    if (n < 0 || (size_t)n >= len) {
+        return NULL;
+    }
+    return mkdtemp(buf);
+}
+
+int tu_rmtree(const char *path)
+{
+    DIR *d = NULL;
+    struct dirent *de;
+    char sub[4096];
+    int rc = -1;
+
+    d = opendir(path);
+    if (d == NULL) {
+        goto done;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+            continue;
+        }
+        if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name)
+            >= (int)sizeof(sub)) {
+            continue;
+        }
+        if (unlink(sub) != 0 && (errno == EISDIR || errno == EPERM)) {
+            (void)tu_rmtree(sub);
+        }
+    }
+    rc = rmdir(path);
+
+done:
+    if (d != NULL) {
+        closedir(d);
+    }
+    return rc;
+}
+
+int tu_write_file(const char *path, const void *data, size_t len)
+{
+    int fd = -1;
+    int rc = -1;
+    ssize_t n;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        goto done;
+    }
+    n = write(fd, data, len);
+    if (n < 0 || (size_t)n != len) {
+        goto done;
+    }
+    rc = 0;
+
+done:
+    if (fd >= 0 && close(fd) != 0) {
+        rc = -1;
+    }
+    return rc;
+}
