@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
@@ -32,11 +33,11 @@ static volatile int broken;
 static char broken_reason[DSEC_ERR_MSG_LEN];
 
 static int dsprov_check_revocation(X509_STORE_CTX *ctx);
-static STACK_OF(X509_CRL) *dsprov_lookup_crls(const X509_STORE_CTX *ctx,
-                                              const X509_NAME *nm);
+static STACK_OF(X509_CRL)
+    * dsprov_lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm);
 
-static void report_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
-                           int idx, long argl, void *argp)
+static void report_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                           long argl, void *argp)
 {
     (void)parent;
     (void)ad;
@@ -85,10 +86,9 @@ static void store_new_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
         return;
     }
     /* libssl adds store flags to its own, so these reach TLS too */
-    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK
-                                    | X509_V_FLAG_CRL_CHECK_ALL
-                                    | X509_V_FLAG_EXTENDED_CRL_SUPPORT
-                                    | X509_V_FLAG_USE_DELTAS);
+    X509_STORE_set_flags(
+        store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL
+                   | X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS);
     X509_STORE_set_check_revocation(store, dsprov_check_revocation);
     X509_STORE_set_lookup_crls(store, dsprov_lookup_crls);
 }
@@ -139,10 +139,15 @@ int dsprov_hook_register_broken(const char *reason)
     if (active == NULL) {
         broken = 1;
     }
-    dsec_log(DSEC_LOG_ERR,
-             "domainsec: configuration error: %s; every certificate "
-             "verification will fail (fatal) until it is fixed",
-             broken_reason);
+    /* the log directives may be the bad ones: say it on both channels */
+    syslog(LOG_ERR,
+           "domainsec: configuration error: %s; every certificate "
+           "verification will fail (fatal) until it is fixed",
+           broken_reason);
+    fprintf(stderr,
+            "domainsec: configuration error: %s; every certificate "
+            "verification will fail (fatal) until it is fixed\n",
+            broken_reason);
     return DSPROV_OK;
 }
 
@@ -207,8 +212,8 @@ static dsec_class note_error(X509_STORE_CTX *ctx, dsec_report *rep, int err,
     }
     dsec_log(cls == DSEC_CLASS_TRANSIENT ? DSEC_LOG_WARNING : DSEC_LOG_ERR,
              "domainsec: %s: error %d at depth %d: %s; url=%s; subject=%s",
-             dsec_class_name(cls), err, depth, reason,
-             *url != '\0' ? url : "-", subject);
+             dsec_class_name(cls), err, depth, reason, *url != '\0' ? url : "-",
+             subject);
     return cls;
 }
 
@@ -235,8 +240,8 @@ static int dsprov_verify_cb(int ok, X509_STORE_CTX *ctx)
                      "domainsec: soft-fail: accepting depth %d although its "
                      "revocation status is unknown",
                      depth);
-            X509_STORE_CTX_set_error(ctx, rep != NULL ? rep->saved_err
-                                                      : X509_V_OK);
+            X509_STORE_CTX_set_error(ctx,
+                                     rep != NULL ? rep->saved_err : X509_V_OK);
             return 1;
         }
     }
@@ -266,10 +271,13 @@ static int check_broken(X509_STORE_CTX *ctx)
 {
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
 
-    dsec_log(DSEC_LOG_ERR,
-             "domainsec: fatal: refusing verification: configuration error: "
-             "%s",
-             broken_reason);
+    syslog(LOG_ERR,
+           "domainsec: fatal: refusing verification: configuration error: %s",
+           broken_reason);
+    fprintf(stderr,
+            "domainsec: fatal: refusing verification: configuration error: "
+            "%s\n",
+            broken_reason);
     X509_STORE_CTX_set_error_depth(ctx, 0);
     X509_STORE_CTX_set_current_cert(ctx, sk_X509_value(chain, 0));
     X509_STORE_CTX_set_error(ctx, X509_V_ERR_UNSPECIFIED);
@@ -340,6 +348,27 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
             return 0;
         }
     }
+    /*
+     * OpenSSL checks validity dates after revocation: an expired certificate
+     * must fail as expired (fatal), not as a CRL it could not get.
+     */
+    if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_NO_CHECK_TIME) == 0) {
+        time_t now = verification_time(ctx);
+
+        for (d = 0; d < n; d++) {
+            X509 *cert = sk_X509_value(chain, d);
+            int err = X509_V_OK;
+
+            if (X509_cmp_time(X509_get0_notBefore(cert), &now) >= 0) {
+                err = X509_V_ERR_CERT_NOT_YET_VALID;
+            } else if (X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0) {
+                err = X509_V_ERR_CERT_HAS_EXPIRED;
+            }
+            if (err != X509_V_OK && !raise_error(ctx, cert, d, err)) {
+                return 0;
+            }
+        }
+    }
     for (d = 0; d <= last && d < n - 1; d++) {
         if (d >= DSEC_REPORT_MAX_DEPTH) {
             break;
@@ -364,8 +393,8 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     return ret;
 }
 
-static STACK_OF(X509_CRL) *dsprov_lookup_crls(const X509_STORE_CTX *ctx,
-                                              const X509_NAME *nm)
+static STACK_OF(X509_CRL)
+    * dsprov_lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm)
 {
     STACK_OF(X509_CRL) *crls = builtin_lookup_crls(ctx, nm);
     dsec_report *rep = report_of(ctx);

@@ -23,8 +23,8 @@ int dsprov_params_load(DSPROV_CTX *ctx, const OSSL_DISPATCH *in,
     (void)in;
     for (i = 0; i < DSEC_D_COUNT; i++) {
         /* the address of the slot: the core writes the pointer there */
-        params[i] = OSSL_PARAM_construct_utf8_ptr(
-            dsec_config_directives[i], (char **)&values[i], 0);
+        params[i] = OSSL_PARAM_construct_utf8_ptr(dsec_config_directives[i],
+                                                  (char **)&values[i], 0);
     }
     params[DSEC_D_COUNT] = OSSL_PARAM_construct_end();
     if (!dsprov_core_get_params(ctx->handle, params)) {

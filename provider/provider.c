@@ -73,9 +73,8 @@ static int dsprov_get_params(void *provctx, OSSL_PARAM params[])
     return DSPROV_OK;
 }
 
-static const OSSL_ALGORITHM *dsprov_query_operation(void *provctx,
-                                                    int operation_id,
-                                                    int *no_cache)
+static const OSSL_ALGORITHM *
+dsprov_query_operation(void *provctx, int operation_id, int *no_cache)
 {
     (void)provctx;
     *no_cache = 0;
@@ -109,9 +108,11 @@ static void dsprov_teardown(void *provctx)
 }
 
 static const OSSL_DISPATCH dsprov_dispatch[] = {
-    { OSSL_FUNC_PROVIDER_GETTABLE_PARAMS, (void (*)(void))dsprov_gettable_params },
+    { OSSL_FUNC_PROVIDER_GETTABLE_PARAMS,
+      (void (*)(void))dsprov_gettable_params },
     { OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))dsprov_get_params },
-    { OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))dsprov_query_operation },
+    { OSSL_FUNC_PROVIDER_QUERY_OPERATION,
+      (void (*)(void))dsprov_query_operation },
     { OSSL_FUNC_PROVIDER_GET_REASON_STRINGS,
       (void (*)(void))dsprov_get_reason_strings },
     { OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))dsprov_teardown },
@@ -139,8 +140,9 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     ctx->handle = handle;
     ctx->libctx = OSSL_LIB_CTX_new_child(handle, in);
     if (ctx->libctx == NULL) {
-        DSPROV_raise(ctx, DSPROV_R_INIT, "cannot create a child library "
-                                         "context");
+        DSPROV_raise(ctx, DSPROV_R_INIT,
+                     "cannot create a child library "
+                     "context");
         goto fail;
     }
     if (!dsprov_params_load(ctx, in, &cfg, why, sizeof(why))) {
@@ -162,8 +164,9 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         goto fail;
     }
     if (!dsprov_hook_register(ctx)) {
-        DSPROV_raise(ctx, DSPROV_R_INIT, "cannot register the X509_STORE "
-                                         "hook");
+        DSPROV_raise(ctx, DSPROV_R_INIT,
+                     "cannot register the X509_STORE "
+                     "hook");
         goto fail;
     }
     *out = dsprov_dispatch;

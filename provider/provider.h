@@ -22,7 +22,7 @@
 typedef struct dsprov_ctx {
     const OSSL_CORE_HANDLE *handle;
     OSSL_LIB_CTX *libctx; /* child library context */
-    dsec_engine *eng;     /* owned; also published to the hook */
+    dsec_engine *eng; /* owned; also published to the hook */
     dsec_anchors *anchors;
 } DSPROV_CTX;
 

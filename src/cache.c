@@ -143,7 +143,8 @@ static void evict_one(dsec_cache *c)
 
     for (i = 0; i < CACHE_BUCKETS; i++) {
         for (pp = &c->buckets[i]; *pp != NULL; pp = &(*pp)->next) {
-            if (!(*pp)->fetching && (best == NULL || (*pp)->age < (*best)->age)) {
+            if (!(*pp)->fetching
+                && (best == NULL || (*pp)->age < (*best)->age)) {
                 best = pp;
             }
         }
@@ -340,9 +341,17 @@ done:
     OPENSSL_free(der);
 }
 
-dsec_rv dsec_cache_get(dsec_cache *c, const char *url, X509 *issuer,
-                       time_t now, long grace, X509_CRL **crl, DSEC_ERR *err)
+dsec_rv dsec_cache_get(dsec_cache *c, const char *url, X509 *issuer, time_t now,
+                       long grace, X509_CRL **crl, DSEC_ERR *err)
 {
+    return dsec_cache_get_src(c, url, issuer, now, grace, crl, err, NULL);
+}
+
+dsec_rv dsec_cache_get_src(dsec_cache *c, const char *url, X509 *issuer,
+                           time_t now, long grace, X509_CRL **crl,
+                           DSEC_ERR *err, int *source)
+{
+    int src = 1;
     struct entry *e;
     X509_CRL *found = NULL;
     dsec_rv rv = DSEC_ERR_NOT_FOUND;
@@ -371,10 +380,14 @@ dsec_rv dsec_cache_get(dsec_cache *c, const char *url, X509 *issuer,
             }
             pthread_mutex_unlock(&c->lock);
             rv = DSEC_OK;
+            src = 2;
         }
     }
     if (rv == DSEC_OK) {
         *crl = found;
+        if (source != NULL) {
+            *source = src;
+        }
     }
     return rv;
 }
@@ -401,8 +414,8 @@ dsec_rv dsec_cache_put(dsec_cache *c, const char *url, X509_CRL *crl,
     return DSEC_OK;
 }
 
-void dsec_cache_put_failure(dsec_cache *c, const char *url,
-                            const DSEC_ERR *err, time_t until)
+void dsec_cache_put_failure(dsec_cache *c, const char *url, const DSEC_ERR *err,
+                            time_t until)
 {
     struct entry *e;
 
@@ -490,7 +503,7 @@ size_t dsec_cache_count(dsec_cache *c)
     return n;
 }
 
-STACK_OF(X509_CRL) *dsec_cache_list(dsec_cache *c)
+STACK_OF(X509_CRL) * dsec_cache_list(dsec_cache *c)
 {
     STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
     size_t i;

@@ -54,8 +54,7 @@ const char *dsec_rv_name(dsec_rv rv)
     return "unknown";
 }
 
-dsec_rv dsec_err_set(DSEC_ERR *err, dsec_rv rv, long code, const char *fmt,
-                     ...)
+dsec_rv dsec_err_set(DSEC_ERR *err, dsec_rv rv, long code, const char *fmt, ...)
 {
     va_list ap;
 

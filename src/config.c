@@ -15,10 +15,9 @@
 #include "domainsec/log.h"
 
 const char *const dsec_config_directives[DSEC_D_COUNT] = {
-    "trust_dirs",    "cross_dirs",   "cache_dir",   "revocation",
-    "check_depth",   "http_proxy",   "no_proxy",    "fetch_timeout",
-    "max_crl_size",  "stale_grace",  "fail_cache",  "cdp_schemes",
-    "log",           "log_level",
+    "trust_dirs", "cross_dirs",  "cache_dir",     "revocation",   "check_depth",
+    "http_proxy", "no_proxy",    "fetch_timeout", "max_crl_size", "stale_grace",
+    "fail_cache", "cdp_schemes", "log",           "log_level",
 };
 
 #define MAX_FETCH_TIMEOUT 300
@@ -293,8 +292,7 @@ dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
         }
         return set_string(&cfg->no_proxy, value);
     case DSEC_D_FETCH_TIMEOUT:
-        if (dsec_parse_seconds(value, 1, MAX_FETCH_TIMEOUT, &secs)
-            != DSEC_OK) {
+        if (dsec_parse_seconds(value, 1, MAX_FETCH_TIMEOUT, &secs) != DSEC_OK) {
             expect = "whole seconds from 1 to 300";
             break;
         }
@@ -345,8 +343,8 @@ dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
         cfg->log_level = (dsec_log_level)(DSEC_LOG_ERR + k);
         return DSEC_OK;
     default:
-        return dsec_err_set(err, DSEC_ERR_INVALID, 0,
-                            "unknown directive '%s'", name);
+        return dsec_err_set(err, DSEC_ERR_INVALID, 0, "unknown directive '%s'",
+                            name);
     }
     rv = DSEC_ERR_INVALID;
     {
@@ -405,8 +403,7 @@ void dsec_config_describe(const dsec_config *cfg, char *buf, size_t len)
              "log = %s\nlog_level = %s\n",
              cfg->trust_dirs ? cfg->trust_dirs : "",
              cfg->cross_dirs ? cfg->cross_dirs : "",
-             cfg->cache_dir ? cfg->cache_dir : "",
-             revocation[cfg->revocation],
+             cfg->cache_dir ? cfg->cache_dir : "", revocation[cfg->revocation],
              cfg->check_depth == DSEC_DEPTH_CHAIN ? "chain" : "leaf",
              proxy[0] ? proxy : "none", cfg->no_proxy ? cfg->no_proxy : "",
              cfg->fetch_timeout, cfg->max_crl_size, cfg->stale_grace,

@@ -19,8 +19,9 @@ static int looks_like(const unsigned char *data, size_t len, const char *what)
 {
     size_t i = 0, n = strlen(what);
 
-    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r'
-                       || data[i] == '\n')) {
+    while (i < len
+           && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r'
+               || data[i] == '\n')) {
         i++;
     }
     return len - i >= n && strncasecmp((const char *)data + i, what, n) == 0;

@@ -36,7 +36,8 @@ dsec_engine *dsec_engine_new(dsec_config *cfg, DSEC_ERR *err)
         return NULL;
     }
     eng = calloc(1, sizeof(*eng));
-    if (eng == NULL || (eng->cache = dsec_cache_new(CACHE_MAX_ENTRIES)) == NULL) {
+    if (eng == NULL
+        || (eng->cache = dsec_cache_new(CACHE_MAX_ENTRIES)) == NULL) {
         free(eng);
         dsec_config_free(cfg);
         dsec_err_set(err, DSEC_ERR_NOMEM, 0, "out of memory");
@@ -91,7 +92,7 @@ dsec_cache *dsec_engine_cache(dsec_engine *eng)
     return eng != NULL ? eng->cache : NULL;
 }
 
-int dsec_gate(STACK_OF(X509) *chain, int top_trusted, int *bad_depth)
+int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth)
 {
     int n = sk_X509_num(chain);
     int i;
@@ -202,14 +203,16 @@ static dsec_rv from_cache(dsec_engine *eng, const char *url, X509 *issuer,
     DSEC_ERR err = { 0 };
     dsec_attempt *att;
     dsec_rv rv;
+    int source = 1;
 
-    rv = dsec_cache_get(eng->cache, url, issuer, now, 0, &crl, &err);
+    rv = dsec_cache_get_src(eng->cache, url, issuer, now, 0, &crl, &err,
+                            &source);
     if (rv == DSEC_ERR_NOT_FOUND || (only_hits && rv != DSEC_OK)) {
         return rv;
     }
     att = dsec_report_add_attempt(rep, depth, url);
     if (att != NULL) {
-        att->from_cache = 1;
+        att->from_cache = source;
         att->rv = rv;
         snprintf(att->detail, sizeof(att->detail), "%s%.200s",
                  rv == DSEC_OK ? "cached complete CRL of the issuer"
@@ -242,8 +245,9 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
     cfg = eng->cfg;
     rv = dsec_cdp_extract(cert, &cdps);
     if (rv != DSEC_OK) {
-        set_depth(rep, depth, rv, NULL, "cannot read the CRL distribution "
-                                        "points");
+        set_depth(rep, depth, rv, NULL,
+                  "cannot read the CRL distribution "
+                  "points");
         return rv;
     }
     /* memory and disk first: a hit costs no network at all */

@@ -33,6 +33,11 @@ void dsec_cache_set_dir(dsec_cache *cache, int dirfd);
 dsec_rv dsec_cache_get(dsec_cache *cache, const char *url, X509 *issuer,
                        time_t now, long grace, X509_CRL **crl, DSEC_ERR *err);
 
+/* As dsec_cache_get; *source is set to 1 (memory) or 2 (disk) on a hit. */
+dsec_rv dsec_cache_get_src(dsec_cache *cache, const char *url, X509 *issuer,
+                           time_t now, long grace, X509_CRL **crl,
+                           DSEC_ERR *err, int *source);
+
 /* Store a verified CRL (up-ref'd) for url; clears any negative entry. */
 dsec_rv dsec_cache_put(dsec_cache *cache, const char *url, X509_CRL *crl,
                        X509 *issuer);
@@ -52,6 +57,6 @@ void dsec_cache_end_fetch(dsec_cache *cache, const char *url);
 size_t dsec_cache_count(dsec_cache *cache);
 
 /* Every cached CRL (new references), for the domainsec:crls store. */
-STACK_OF(X509_CRL) *dsec_cache_list(dsec_cache *cache);
+STACK_OF(X509_CRL) * dsec_cache_list(dsec_cache *cache);
 
 #endif /* DOMAINSEC_CACHE_H */

@@ -11,7 +11,7 @@
 
 typedef struct {
     char *url; /* NUL-terminated copy; URIs holding a NUL byte are dropped */
-    int dp;    /* index of the DistributionPoint, from 0 */
+    int dp; /* index of the DistributionPoint, from 0 */
 } dsec_cdp_uri;
 
 typedef struct {

@@ -12,23 +12,23 @@
 typedef enum {
     DSEC_OK = 0,
     DSEC_ERR_NOMEM = -1,
-    DSEC_ERR_INVALID = -2,      /* bad argument or configuration value */
-    DSEC_ERR_SCHEME = -3,       /* URL scheme not in cdp_schemes */
-    DSEC_ERR_CONNECT = -4,      /* DNS, connect, proxy, transfer failure */
-    DSEC_ERR_TIMEOUT = -5,      /* fetch_timeout reached */
-    DSEC_ERR_HTTP = -6,         /* HTTP status other than 200 */
-    DSEC_ERR_TOO_BIG = -7,      /* body over max_crl_size */
-    DSEC_ERR_PARSE = -8,        /* body is not a CRL (DER or PEM) */
-    DSEC_ERR_CRL_SIG = -9,      /* CRL signature does not verify */
-    DSEC_ERR_CRL_ISSUER = -10,  /* CRL issued by another CA */
-    DSEC_ERR_CRL_DELTA = -11,   /* delta CRL where a complete one is needed */
-    DSEC_ERR_CRL_STALE = -12,   /* past nextUpdate (beyond stale_grace) */
-    DSEC_ERR_CRL_FUTURE = -13,  /* thisUpdate in the future */
-    DSEC_ERR_NO_CDP = -14,      /* certificate has no usable CDP */
-    DSEC_ERR_IO = -15,          /* local file or directory error */
-    DSEC_ERR_BACKOFF = -16,     /* a recent fetch of this URL failed */
+    DSEC_ERR_INVALID = -2, /* bad argument or configuration value */
+    DSEC_ERR_SCHEME = -3, /* URL scheme not in cdp_schemes */
+    DSEC_ERR_CONNECT = -4, /* DNS, connect, proxy, transfer failure */
+    DSEC_ERR_TIMEOUT = -5, /* fetch_timeout reached */
+    DSEC_ERR_HTTP = -6, /* HTTP status other than 200 */
+    DSEC_ERR_TOO_BIG = -7, /* body over max_crl_size */
+    DSEC_ERR_PARSE = -8, /* body is not a CRL (DER or PEM) */
+    DSEC_ERR_CRL_SIG = -9, /* CRL signature does not verify */
+    DSEC_ERR_CRL_ISSUER = -10, /* CRL issued by another CA */
+    DSEC_ERR_CRL_DELTA = -11, /* delta CRL where a complete one is needed */
+    DSEC_ERR_CRL_STALE = -12, /* past nextUpdate (beyond stale_grace) */
+    DSEC_ERR_CRL_FUTURE = -13, /* thisUpdate in the future */
+    DSEC_ERR_NO_CDP = -14, /* certificate has no usable CDP */
+    DSEC_ERR_IO = -15, /* local file or directory error */
+    DSEC_ERR_BACKOFF = -16, /* a recent fetch of this URL failed */
     DSEC_ERR_UNSUPPORTED = -17, /* scheme allowed but no fetcher built in */
-    DSEC_ERR_NOT_FOUND = -18,   /* server answered, but no CRL there */
+    DSEC_ERR_NOT_FOUND = -18, /* server answered, but no CRL there */
     DSEC_ERR_INTERNAL = -19
 } dsec_rv;
 
@@ -45,8 +45,7 @@ typedef struct {
 const char *dsec_rv_name(dsec_rv rv);
 
 /* Set err (if not NULL) to rv with a formatted message; returns rv. */
-dsec_rv dsec_err_set(DSEC_ERR *err, dsec_rv rv, long code, const char *fmt,
-                     ...)
+dsec_rv dsec_err_set(DSEC_ERR *err, dsec_rv rv, long code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif

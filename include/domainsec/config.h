@@ -69,10 +69,10 @@ typedef struct dsec_config {
     dsec_check_depth check_depth;
     char *http_proxy; /* NULL: direct; "env": from the environment */
     char *no_proxy;
-    long fetch_timeout;  /* seconds, whole fetch */
+    long fetch_timeout; /* seconds, whole fetch */
     size_t max_crl_size; /* bytes */
-    long stale_grace;    /* seconds */
-    long fail_cache;     /* seconds a failed fetch is remembered */
+    long stale_grace; /* seconds */
+    long fail_cache; /* seconds a failed fetch is remembered */
     unsigned int cdp_schemes;
     dsec_log_target log;
     dsec_log_level log_level;

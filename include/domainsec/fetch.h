@@ -13,11 +13,11 @@
 typedef struct {
     unsigned char *data; /* body, malloc'ed; NULL on failure */
     size_t len;
-    long status;         /* HTTP status, 0 when none */
-    double seconds;      /* wall time of the whole fetch */
-    int via_proxy;       /* 1 when the request went through http_proxy */
-    int redirects;       /* redirects followed */
-    char route[128];     /* "direct" or "proxy http://host:port" (masked) */
+    long status; /* HTTP status, 0 when none */
+    double seconds; /* wall time of the whole fetch */
+    int via_proxy; /* 1 when the request went through http_proxy */
+    int redirects; /* redirects followed */
+    char route[128]; /* "direct" or "proxy http://host:port" (masked) */
 } dsec_fetch_result;
 
 /* One-time global initialisation (curl_global_init); thread-safe, lazy. */

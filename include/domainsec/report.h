@@ -41,16 +41,16 @@ typedef struct {
 
 /* Outcome of the revocation step for one chain element. */
 typedef struct {
-    dsec_rv rv;        /* DSEC_OK when a usable CRL was obtained */
-    int gated;         /* 1 when the signature gate allowed fetching */
-    int checked;       /* 1 when in scope of the revocation check */
+    dsec_rv rv; /* DSEC_OK when a usable CRL was obtained */
+    int gated; /* 1 when the signature gate allowed fetching */
+    int checked; /* 1 when in scope of the revocation check */
     char detail[DSEC_ERR_MSG_LEN];
-    char url[256];     /* the last CDP URL tried, "" when none */
+    char url[256]; /* the last CDP URL tried, "" when none */
 } dsec_depth_status;
 
 typedef struct dsec_report {
     dsec_class cls;
-    int x509_err;   /* first error that decided the class */
+    int x509_err; /* first error that decided the class */
     int err_depth;
     char reason[DSEC_ERR_MSG_LEN];
     char subject[256];
@@ -60,7 +60,7 @@ typedef struct dsec_report {
     dsec_attempt *attempts;
     size_t nattempts;
     size_t cap;
-    STACK_OF(X509_CRL) *crls; /* usable CRLs obtained for this chain */
+    STACK_OF(X509_CRL) * crls; /* usable CRLs obtained for this chain */
     /* state of the hook while the built-in check runs */
     X509_STORE_CTX_verify_cb host_cb;
     int saved_err;
@@ -88,7 +88,7 @@ dsec_class dsec_classify(int x509_err, dsec_rv rv);
  * Record an error in rep: the first transient or fatal error is kept, and a
  * fatal one replaces a transient one (retrying cannot cure it).
  */
-void dsec_report_record(dsec_report *rep, int x509_err, int depth,
-                        dsec_rv rv, const char *reason);
+void dsec_report_record(dsec_report *rep, int x509_err, int depth, dsec_rv rv,
+                        const char *reason);
 
 #endif /* DOMAINSEC_REPORT_H */

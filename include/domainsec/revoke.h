@@ -32,7 +32,7 @@ dsec_cache *dsec_engine_cache(dsec_engine *eng);
  * depths >= d may be fetched); nchain when none may. *bad_depth is set to
  * the depth whose signature failed, -1 if none failed.
  */
-int dsec_gate(STACK_OF(X509) *chain, int top_trusted, int *bad_depth);
+int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth);
 
 /*
  * Obtain a usable CRL for cert (issued by issuer) at depth: from the cache,
@@ -46,8 +46,7 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
                                int depth, time_t now, dsec_report *rep);
 
 /* Fetch, parse and check one URL for issuer (used by the CLI's fetch). */
-dsec_rv dsec_engine_fetch_one(dsec_engine *eng, const char *url,
-                              X509 *issuer, time_t now, X509_CRL **out,
-                              dsec_attempt *att);
+dsec_rv dsec_engine_fetch_one(dsec_engine *eng, const char *url, X509 *issuer,
+                              time_t now, X509_CRL **out, dsec_attempt *att);
 
 #endif /* DOMAINSEC_REVOKE_H */

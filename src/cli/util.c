@@ -56,7 +56,11 @@ int dsec_cli_load_config(const char *file)
                 "%s: the configuration does not activate the domainsec "
                 "provider\n",
                 DSEC_CLI_PROG);
-        /* The default configuration ignores errors: show them here. */
+        fprintf(stderr,
+                "%s: (if it does, its activation failed: see the messages "
+                "above, e.g. a bad directive value)\n",
+                DSEC_CLI_PROG);
+        /* OpenSSL 3.0 does not fail the load when activation fails. */
         ERR_print_errors_fp(stderr);
         goto done;
     }

@@ -23,6 +23,10 @@ NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
 OPENSSL_BIN="${OPENSSL_BIN:-$(command -v openssl || true)}"
 FAULTSRV="$DSEC_LIB_DIR/faultsrv.py"
 
+# CRLs are fetched from 127.0.0.1 only: no proxy from the environment.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY \
+    no_proxy NO_PROXY
+
 PASS_COUNT=0
 FAIL_COUNT=0
 DSEC_PIDS=()
@@ -278,8 +282,8 @@ write_cnf() {
     local cache="$WORK/cache.$CNF_SEQ"
     mkdir -p "$cache"
     sed -e "s|@MODULE@|$MODULE|" -e "s|@TRUST_DIRS@|$WORK/no-trust-dir|" \
-        -e "s|@CACHE_DIR@|$cache|" "$DSEC_SRC/conf/openssl-test.cnf.in" \
-        >"$file.tmp"
+        -e "s|@CROSS_DIRS@|$WORK/no-cross-dir|" -e "s|@CACHE_DIR@|$cache|" \
+        "$DSEC_SRC/conf/openssl-test.cnf.in" >"$file.tmp"
     for kv in "$@"; do
         if [[ "$kv" == -* ]]; then
             key=${kv#-}
@@ -308,7 +312,8 @@ write_cnf() {
 # ------------------------------------------------------------ running things
 
 # run_cmd NAME cmd...: run a command (60 s limit), output (stdout+stderr) to
-# $WORK/NAME.out; sets RC, ELAPSED_MS and OUT.
+# $WORK/NAME.out (the command line and status in NAME.out.cmd); sets RC,
+# ELAPSED_MS and OUT.
 run_cmd() {
     local name=$1 start end
     shift
@@ -321,9 +326,9 @@ run_cmd() {
     end=$(date +%s%N)
     ELAPSED_MS=$(((end - start) / 1000000))
     {
-        echo "# command: $*"
-        echo "# rc=$RC elapsed_ms=$ELAPSED_MS"
-    } >>"$OUT"
+        echo "command: $*"
+        echo "rc=$RC elapsed_ms=$ELAPSED_MS"
+    } >"$OUT.cmd"
 }
 
 # run_host NAME CNF cmd...: run_cmd with OPENSSL_CONF=CNF ("-" for none, with
@@ -384,6 +389,9 @@ fail() {
     if [[ -n "$OUT" && -f "$OUT" ]]; then
         echo "---- $OUT (last 25 lines)"
         tail -n 25 "$OUT" | sed 's/^/    /'
+        if [[ -f "$OUT.cmd" ]]; then
+            sed 's/^/    # /' "$OUT.cmd"
+        fi
         echo "----"
     fi
 }

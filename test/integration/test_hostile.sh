@@ -3,7 +3,8 @@
 #
 # Hostile and broken CRL sources. For each fault a leaf whose only CDP is
 # that fault (fault server: empty body, HTML, truncated DER, a server that
-# never answers, 503, a 1 byte/s drip, an endless body; nginx: a CRL signed
+# never answers or stops after the headers, garbage, 503, a 1 byte/s drip,
+# an endless body; nginx: a CRL signed
 # by the wrong key, a delta CRL, a CRL past nextUpdate, one larger than
 # max_crl_size): `openssl verify` fails, a revoked leaf is never accepted,
 # the CLI exits 75 (transient), and nothing takes longer than
@@ -30,6 +31,8 @@ if [[ -f "$FAULTSRV" ]]; then
         "html|$FAULT_URL/html|GET /html"
         "truncated|$FAULT_URL/truncate/64/inter.crl|GET /truncate/64/"
         "hang|$FAULT_URL/hang|GET /hang"
+        "hangheaders|$FAULT_URL/hang-headers/inter.crl|GET /hang-headers/"
+        "garbage|$FAULT_URL/garbage|GET /garbage"
         "status503|$FAULT_URL/status/503|GET /status/503"
         "drip|$FAULT_URL/drip/inter.crl|GET /drip/"
         "endless|$FAULT_URL/endless|GET /endless"
@@ -124,6 +127,8 @@ echo "-- no CDP at all"
 write_cnf "$WORK/nocdp.cnf" "${settings[@]}"
 ossl_verify nocdp "$WORK/nocdp.cnf" "$PKI/nocdp.pem"
 expect_rc "no CDP: openssl verify fails" '!0'
+expect_grep "no CDP: error 3 (no CRL)" "error 3 at 0 depth lookup"
+expect_grep "no CDP: logged as fatal" "(^|[^a-z])fatal([^a-z]|$)"
 cli_verify nocdp-cli "$WORK/nocdp.cnf" "$PKI/nocdp.pem"
 expect_rc "no CDP: CLI exit 1 (fatal: configuration)" 1
 expect_grep "no CDP: CLI says fatal" "fatal"
