@@ -231,7 +231,17 @@ static int dsprov_verify_cb(int ok, X509_STORE_CTX *ctx)
     if (!ok) {
         int err = X509_STORE_CTX_get_error(ctx);
         int depth = X509_STORE_CTX_get_error_depth(ctx);
-        dsec_class cls = note_error(ctx, rep, err, depth);
+        dsec_class cls;
+
+        if (err == X509_V_ERR_CRL_HAS_EXPIRED && rep != NULL
+            && sk_X509_CRL_find(rep->stale,
+                                X509_STORE_CTX_get0_current_crl(ctx))
+                   >= 0) {
+            /* stale_grace admitted this CRL knowingly (and logged it) */
+            X509_STORE_CTX_set_error(ctx, rep->saved_err);
+            return 1;
+        }
+        cls = note_error(ctx, rep, err, depth);
 
         if (cls == DSEC_CLASS_TRANSIENT && prov != NULL
             && dsec_engine_config(prov->eng)->revocation

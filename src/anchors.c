@@ -372,8 +372,9 @@ static int load_dir(dsec_anchors *set, const char *dir)
 
     dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
     if (dfd < 0) {
-        dsec_log(DSEC_LOG_WARNING, "domainsec: skipping %s: %s", dir,
-                 strerror(errno));
+        /* the default directory may well not exist: not worth a warning */
+        dsec_log(errno == ENOENT ? DSEC_LOG_DEBUG : DSEC_LOG_WARNING,
+                 "domainsec: skipping %s: %s", dir, strerror(errno));
         ok = 1;
         goto done;
     }

@@ -17,7 +17,10 @@ dsec_report *dsec_report_new(void)
         return NULL;
     }
     rep->crls = sk_X509_CRL_new_null();
-    if (rep->crls == NULL) {
+    rep->stale = sk_X509_CRL_new_null();
+    if (rep->crls == NULL || rep->stale == NULL) {
+        sk_X509_CRL_free(rep->crls);
+        sk_X509_CRL_free(rep->stale);
         free(rep);
         return NULL;
     }
@@ -36,6 +39,7 @@ void dsec_report_free(dsec_report *rep)
         free(rep->attempts[i].url);
     }
     free(rep->attempts);
+    sk_X509_CRL_free(rep->stale);
     sk_X509_CRL_pop_free(rep->crls, X509_CRL_free);
     free(rep);
 }

@@ -185,11 +185,15 @@ static void set_depth(dsec_report *rep, int depth, dsec_rv rv, const char *url,
     snprintf(st->detail, sizeof(st->detail), "%s", detail);
 }
 
-static int use_crl(dsec_report *rep, X509_CRL *crl)
+static int use_crl(dsec_report *rep, X509_CRL *crl, time_t now)
 {
     if (rep == NULL || !sk_X509_CRL_push(rep->crls, crl)) {
         X509_CRL_free(crl);
         return 0;
+    }
+    /* admitted under stale_grace: the hook waives OpenSSL's expiry error */
+    if (dsec_crl_next_update(crl) < now) {
+        sk_X509_CRL_push(rep->stale, crl);
     }
     return 1;
 }
@@ -220,7 +224,7 @@ static dsec_rv from_cache(dsec_engine *eng, const char *url, X509 *issuer,
                  rv == DSEC_OK ? "" : err.msg);
     }
     if (rv == DSEC_OK) {
-        if (!use_crl(rep, crl)) {
+        if (!use_crl(rep, crl, now)) {
             return DSEC_ERR_NOMEM;
         }
         set_depth(rep, depth, DSEC_OK, url, "cached CRL");
@@ -336,7 +340,7 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
                       att != NULL ? att->detail : scratch.detail);
         }
         if (rv == DSEC_OK) {
-            if (!use_crl(rep, crl)) {
+            if (!use_crl(rep, crl, now)) {
                 rv = DSEC_ERR_NOMEM;
             }
             goto done;
@@ -358,7 +362,7 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
                          "domainsec: using a CRL past its nextUpdate "
                          "(stale_grace) for %s",
                          cdps.v[i].url);
-                rv = use_crl(rep, crl) ? DSEC_OK : DSEC_ERR_NOMEM;
+                rv = use_crl(rep, crl, now) ? DSEC_OK : DSEC_ERR_NOMEM;
                 set_depth(rep, depth, rv, cdps.v[i].url,
                           "stale CRL within stale_grace");
                 goto done;

@@ -61,6 +61,8 @@ typedef struct dsec_report {
     size_t nattempts;
     size_t cap;
     STACK_OF(X509_CRL) * crls; /* usable CRLs obtained for this chain */
+    /* those of crls past nextUpdate, admitted by stale_grace (borrowed) */
+    STACK_OF(X509_CRL) * stale;
     /* state of the hook while the built-in check runs */
     X509_STORE_CTX_verify_cb host_cb;
     int saved_err;
