@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ struct entry {
     char fail_msg[DSEC_ERR_MSG_LEN];
     time_t fail_until;
     int fetching;
+    int lockfd; /* cross-process fetch lock held by this process, or -1 */
     unsigned long age; /* insertion stamp, for eviction */
     struct entry *next;
 };
@@ -88,6 +90,9 @@ static void entry_free(struct entry *e)
 {
     if (e == NULL) {
         return;
+    }
+    if (e->lockfd >= 0) {
+        close(e->lockfd);
     }
     free(e->url);
     X509_CRL_free(e->crl);
@@ -180,6 +185,7 @@ static struct entry *find_or_add(dsec_cache *c, const char *url)
         return NULL;
     }
     e->hash = h;
+    e->lockfd = -1;
     e->age = ++c->stamp;
     e->next = c->buckets[h % CACHE_BUCKETS];
     c->buckets[h % CACHE_BUCKETS] = e;
@@ -219,7 +225,7 @@ static int set_crl(struct entry *e, X509_CRL *crl, X509 *issuer)
     return 1;
 }
 
-static void disk_name(const char *url, char name[80])
+static void disk_name_ext(const char *url, char name[80], const char *ext)
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
@@ -229,7 +235,113 @@ static void disk_name(const char *url, char name[80])
     for (i = 0; i < 32 && i < mdlen; i++) {
         snprintf(name + 2 * i, 3, "%02x", md[i]);
     }
-    strcpy(name + 64, ".crl");
+    snprintf(name + 64, 16, "%s", ext);
+}
+
+static void disk_name(const char *url, char name[80])
+{
+    disk_name_ext(url, name, ".crl");
+}
+
+/* Write data to name in the cache directory atomically; 0 on failure. */
+static int disk_write(dsec_cache *c, const char *name, const void *data,
+                      size_t len)
+{
+    static unsigned long counter;
+    char tmp[128];
+    size_t off = 0;
+    ssize_t w;
+    int fd;
+
+    snprintf(tmp, sizeof(tmp), ".tmp.%ld.%lu.%s", (long)getpid(),
+             __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED), name);
+    fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0664);
+    if (fd < 0) {
+        return 0;
+    }
+    while (off < len) {
+        w = write(fd, (const char *)data + off, len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            close(fd);
+            unlinkat(c->dirfd, tmp, 0);
+            return 0;
+        }
+        off += (size_t)w;
+    }
+    if (close(fd) != 0 || renameat(c->dirfd, tmp, c->dirfd, name) != 0) {
+        unlinkat(c->dirfd, tmp, 0);
+        return 0;
+    }
+    return 1;
+}
+
+static void disk_warn(dsec_cache *c)
+{
+    if (!c->disk_warned) {
+        c->disk_warned = 1;
+        dsec_log(DSEC_LOG_WARNING,
+                 "domainsec: cannot write the CRL cache directory (%s); "
+                 "using the memory cache only",
+                 strerror(errno));
+    }
+}
+
+/*
+ * A failed fetch is shared with the other processes too, so a dead CRL
+ * server costs one timeout per fail_cache period, not one per process.
+ * Format: "<until> <rv> <code>\n<message>".
+ */
+static void disk_store_failure(dsec_cache *c, const char *url,
+                               const DSEC_ERR *err, time_t until)
+{
+    char name[80], buf[DSEC_ERR_MSG_LEN + 64];
+    int n;
+
+    disk_name_ext(url, name, ".fail");
+    n = snprintf(buf, sizeof(buf), "%lld %d %ld\n%s", (long long)until,
+                 (int)err->rv, err->code, err->msg);
+    if (n < 0) {
+        return;
+    }
+    if (!disk_write(c, name, buf, strlen(buf))) {
+        disk_warn(c);
+    }
+}
+
+/* A live shared failure of url: its rv (err filled), else DSEC_OK. */
+static dsec_rv disk_load_failure(dsec_cache *c, const char *url, time_t now,
+                                 DSEC_ERR *err, time_t *until_out)
+{
+    char name[80], buf[DSEC_ERR_MSG_LEN + 64];
+    long long until;
+    int rv, fd, used = 0;
+    long code;
+    ssize_t got;
+    char *nl;
+
+    disk_name_ext(url, name, ".fail");
+    fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return DSEC_OK;
+    }
+    got = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (got <= 0) {
+        return DSEC_OK;
+    }
+    buf[got] = '\0';
+    nl = strchr(buf, '\n');
+    if (nl == NULL
+        || sscanf(buf, "%lld %d %ld%n", &until, &rv, &code, &used) != 3
+        || buf + used != nl || rv >= 0 || rv < DSEC_ERR_INTERNAL
+        || until <= (long long)now || until > (long long)now + 3600) {
+        return DSEC_OK;
+    }
+    *until_out = (time_t)until;
+    return dsec_err_set(err, (dsec_rv)rv, code, "%s", nl + 1);
 }
 
 /* Read and verify the disk copy of url; NULL when absent or unusable. */
@@ -288,56 +400,21 @@ done:
 
 static void disk_store(dsec_cache *c, const char *url, X509_CRL *crl)
 {
-    static unsigned long counter;
-    char name[80], tmp[128];
+    char name[80];
     unsigned char *der = NULL;
-    int len, fd = -1;
-    size_t off = 0;
-    ssize_t w;
+    int len;
 
     len = i2d_X509_CRL(crl, &der);
     if (len <= 0) {
-        goto done;
+        return;
     }
     disk_name(url, name);
-    snprintf(tmp, sizeof(tmp), ".tmp.%ld.%lu.%s", (long)getpid(),
-             __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED), name);
-    fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0664);
-    if (fd < 0) {
-        goto fail;
+    if (!disk_write(c, name, der, (size_t)len)) {
+        disk_warn(c);
+    } else {
+        disk_name_ext(url, name, ".fail");
+        unlinkat(c->dirfd, name, 0);
     }
-    while (off < (size_t)len) {
-        w = write(fd, der + off, (size_t)len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            goto fail;
-        }
-        off += (size_t)w;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (renameat(c->dirfd, tmp, c->dirfd, name) != 0) {
-        goto fail;
-    }
-    goto done;
-fail:
-    if (!c->disk_warned) {
-        c->disk_warned = 1;
-        dsec_log(DSEC_LOG_WARNING,
-                 "domainsec: cannot write the CRL cache directory (%s); "
-                 "using the memory cache only",
-                 strerror(errno));
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    unlinkat(c->dirfd, tmp, 0);
-done:
     OPENSSL_free(der);
 }
 
@@ -381,6 +458,23 @@ dsec_rv dsec_cache_get_src(dsec_cache *c, const char *url, X509 *issuer,
             pthread_mutex_unlock(&c->lock);
             rv = DSEC_OK;
             src = 2;
+        } else {
+            DSEC_ERR ferr = { 0 };
+            time_t until = 0;
+            dsec_rv frv = disk_load_failure(c, url, now, &ferr, &until);
+
+            if (frv != DSEC_OK) {
+                pthread_mutex_lock(&c->lock);
+                e = find_or_add(c, url);
+                if (e != NULL) {
+                    e->fail_rv = frv;
+                    e->fail_code = ferr.code;
+                    snprintf(e->fail_msg, sizeof(e->fail_msg), "%s", ferr.msg);
+                    e->fail_until = until;
+                }
+                pthread_mutex_unlock(&c->lock);
+                rv = dsec_err_set(err, frv, ferr.code, "%s", ferr.msg);
+            }
         }
     }
     if (rv == DSEC_OK) {
@@ -431,6 +525,51 @@ void dsec_cache_put_failure(dsec_cache *c, const char *url, const DSEC_ERR *err,
         e->fail_until = until;
     }
     pthread_mutex_unlock(&c->lock);
+    if (c->dirfd >= 0) {
+        disk_store_failure(c, url, err, until);
+    }
+}
+
+/*
+ * Single flight across processes: an flock on <hash>.lock in the cache
+ * directory, waited for until the deadline at most (then fetch anyway: a
+ * stuck peer must not stall us past fetch_timeout). The caller looks at the
+ * cache again once it holds the lock.
+ */
+static void lock_across_processes(dsec_cache *c, const char *url,
+                                  const struct timespec *deadline)
+{
+    char name[80];
+    struct entry *e;
+    struct timespec now;
+    int fd;
+
+    disk_name_ext(url, name, ".lock");
+    fd =
+        openat(c->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0664);
+    if (fd < 0) {
+        return;
+    }
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (errno != EWOULDBLOCK || now.tv_sec > deadline->tv_sec
+            || (now.tv_sec == deadline->tv_sec
+                && now.tv_nsec >= deadline->tv_nsec)) {
+            close(fd);
+            return;
+        }
+        nanosleep(&(struct timespec) { 0, 20 * 1000000L }, NULL);
+    }
+    pthread_mutex_lock(&c->lock);
+    e = find(c, url, url_hash(url));
+    if (e != NULL && e->lockfd < 0) {
+        e->lockfd = fd;
+        fd = -1;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (fd >= 0) {
+        close(fd);
+    }
 }
 
 int dsec_cache_begin_fetch(dsec_cache *c, const char *url, long wait_ms)
@@ -471,6 +610,9 @@ int dsec_cache_begin_fetch(dsec_cache *c, const char *url, long wait_ms)
         e->fetching = 1;
     }
     pthread_mutex_unlock(&c->lock);
+    if (mine && c->dirfd >= 0) {
+        lock_across_processes(c, url, &deadline);
+    }
     return mine;
 }
 
@@ -485,6 +627,10 @@ void dsec_cache_end_fetch(dsec_cache *c, const char *url)
     e = find(c, url, url_hash(url));
     if (e != NULL) {
         e->fetching = 0;
+        if (e->lockfd >= 0) {
+            close(e->lockfd); /* releases the flock */
+            e->lockfd = -1;
+        }
     }
     pthread_cond_broadcast(&c->done);
     pthread_mutex_unlock(&c->lock);

@@ -318,6 +318,16 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
                 continue;
             }
         }
+        /* another process may have fetched it while we waited for the lock */
+        rv = from_cache(eng, url, issuer, now, 0, depth, rep);
+        if (rv != DSEC_ERR_NOT_FOUND) {
+            dsec_cache_end_fetch(eng->cache, url);
+            if (rv == DSEC_OK) {
+                goto done;
+            }
+            last = rv;
+            continue;
+        }
         fetches++;
         att = dsec_report_add_attempt(rep, depth, url);
         {
