@@ -38,7 +38,8 @@ if [[ -f "$FAULTSRV" ]]; then
         "endless|$FAULT_URL/endless|GET /endless"
     )
 else
-    echo "NOTE: $FAULTSRV missing: fault-server cases not run"
+    echo "FAIL: $FAULTSRV missing: the fault-server cases cannot run" >&2
+    exit 1
 fi
 static_cases=(
     "wrongkey|$nginx_url/wrongkey.crl|GET /wrongkey.crl "
