@@ -105,7 +105,10 @@ dsec_class dsec_classify(int x509_err, dsec_rv rv)
     case X509_V_OK:
         return DSEC_CLASS_VALID;
     case X509_V_ERR_UNABLE_TO_GET_CRL:
-        return rv == DSEC_ERR_NO_CDP ? DSEC_CLASS_FATAL : DSEC_CLASS_TRANSIENT;
+        /* no CDP we may fetch: retrying cannot help, the set-up must change */
+        return rv == DSEC_ERR_NO_CDP || rv == DSEC_ERR_SCHEME
+                   ? DSEC_CLASS_FATAL
+                   : DSEC_CLASS_TRANSIENT;
     /* a CRL was obtained but cannot be used: the CA may publish a good one */
     case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
     case X509_V_ERR_CRL_SIGNATURE_FAILURE:

@@ -81,7 +81,8 @@ int dsec_class_exit_code(dsec_class cls);
 /*
  * Class of an X509 verification error. rv is the revocation outcome at the
  * error's depth (DSEC_OK when unknown): UNABLE_TO_GET_CRL is fatal when rv is
- * DSEC_ERR_NO_CDP (configuration), transient otherwise; the other CRL errors
+ * DSEC_ERR_NO_CDP or DSEC_ERR_SCHEME (no CDP it may fetch: configuration),
+ * transient otherwise; the other CRL errors
  * (unusable CRL) are transient; everything else is fatal.
  */
 dsec_class dsec_classify(int x509_err, dsec_rv rv);

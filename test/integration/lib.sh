@@ -64,7 +64,11 @@ dsec_setup() {
         echo "FATAL: CLI not built: $CLI" >&2
         exit 1
     fi
-    if ldd "$MODULE" 2>/dev/null | grep -q 'libasan'; then
+    # capture first: with pipefail, `ldd | grep -q` fails at random when
+    # grep exits before ldd has written everything (SIGPIPE)
+    local deps
+    deps=$(ldd "$MODULE" 2>/dev/null || true)
+    if [[ "$deps" == *libasan* ]]; then
         local asan
         asan=$(gcc -print-file-name=libasan.so 2>/dev/null || true)
         if [[ -n "$asan" && -e "$asan" ]]; then

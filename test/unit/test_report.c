@@ -35,6 +35,8 @@ static void test_report_classify_unable_to_get_crl(void)
         CU_ASSERT_EQUAL(dsec_classify(3, transient[i]), DSEC_CLASS_TRANSIENT);
     }
     CU_ASSERT_EQUAL(dsec_classify(3, DSEC_ERR_NO_CDP), DSEC_CLASS_FATAL);
+    /* only CDPs of schemes not in cdp_schemes: a set-up problem */
+    CU_ASSERT_EQUAL(dsec_classify(3, DSEC_ERR_SCHEME), DSEC_CLASS_FATAL);
 }
 
 static void test_report_classify_unusable_crl(void)
