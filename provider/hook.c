@@ -325,7 +325,12 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
         return 1;
     }
     rep = dsec_report_new();
-    if (rep == NULL || !X509_STORE_CTX_set_ex_data(ctx, report_index, rep)) {
+    if (rep == NULL) {
+        X509_STORE_CTX_set_error(ctx, X509_V_ERR_OUT_OF_MEM);
+        return -1;
+    }
+    dsec_report_free(report_of(ctx));
+    if (!X509_STORE_CTX_set_ex_data(ctx, report_index, rep)) {
         dsec_report_free(rep);
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_OUT_OF_MEM);
         return -1;
@@ -333,6 +338,11 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     rep->nchain = n;
     rep->host_cb = X509_STORE_CTX_get_verify_cb(ctx);
     rep->saved_err = X509_STORE_CTX_get_error(ctx);
+    /* an earlier error the host chose to ignore still decides the class */
+    if (rep->saved_err != X509_V_OK) {
+        dsec_report_record(rep, rep->saved_err,
+                           X509_STORE_CTX_get_error_depth(ctx), DSEC_OK, NULL);
+    }
     if (dsec_engine_config(prov->eng)->check_depth == DSEC_DEPTH_LEAF) {
         X509_VERIFY_PARAM_clear_flags(vp, X509_V_FLAG_CRL_CHECK_ALL);
         last = 0;
