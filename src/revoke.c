@@ -6,6 +6,7 @@
  * decision on the CRL contents stays with OpenSSL's built-in checks.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,63 @@ dsec_cache *dsec_engine_cache(dsec_engine *eng)
     return eng != NULL ? eng->cache : NULL;
 }
 
+/*
+ * Links already verified, so a steady stream of handshakes with the same
+ * chains does not pay for every signature twice (once here, once in
+ * OpenSSL's own verification). A link is the SHA-256 of the whole
+ * certificate (TBS and signature) with the SHA-256 of the issuer's public
+ * key; only successes are remembered. Direct-mapped, overwritten on
+ * collision: a miss only costs a signature check.
+ */
+#define GATE_SLOTS 2048
+
+struct gate_link {
+    unsigned char cert[32];
+    unsigned char key[32];
+    int used;
+};
+
+static struct gate_link gate_cache[GATE_SLOTS];
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int link_id(X509 *cert, X509 *issuer, struct gate_link *id)
+{
+    unsigned int len = 0;
+
+    memset(id, 0, sizeof(*id));
+    if (!X509_digest(cert, EVP_sha256(), id->cert, &len) || len != 32
+        || !X509_pubkey_digest(issuer, EVP_sha256(), id->key, &len)
+        || len != 32) {
+        return 0;
+    }
+    id->used = 1;
+    return 1;
+}
+
+static size_t link_slot(const struct gate_link *id)
+{
+    return ((size_t)id->cert[0] | ((size_t)id->cert[1] << 8)
+            | ((size_t)id->key[0] << 16))
+           % GATE_SLOTS;
+}
+
+static int link_known(const struct gate_link *id)
+{
+    int known;
+
+    pthread_mutex_lock(&gate_lock);
+    known = memcmp(&gate_cache[link_slot(id)], id, sizeof(*id)) == 0;
+    pthread_mutex_unlock(&gate_lock);
+    return known;
+}
+
+static void link_remember(const struct gate_link *id)
+{
+    pthread_mutex_lock(&gate_lock);
+    gate_cache[link_slot(id)] = *id;
+    pthread_mutex_unlock(&gate_lock);
+}
+
 int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth)
 {
     int n = sk_X509_num(chain);
@@ -108,11 +166,20 @@ int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth)
     }
     for (i = n - 2; i >= 0; i--) {
         X509 *cert = sk_X509_value(chain, i);
-        EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(chain, i + 1));
-        int ok;
+        X509 *issuer = sk_X509_value(chain, i + 1);
+        EVP_PKEY *key = X509_get0_pubkey(issuer);
+        struct gate_link id;
+        int ok, have_id;
 
         ERR_set_mark();
-        ok = key != NULL && X509_verify(cert, key) > 0;
+        have_id = link_id(cert, issuer, &id);
+        ok = have_id && link_known(&id);
+        if (!ok) {
+            ok = key != NULL && X509_verify(cert, key) > 0;
+            if (ok && have_id) {
+                link_remember(&id);
+            }
+        }
         ERR_pop_to_mark();
         if (!ok) {
             if (bad_depth != NULL) {
