@@ -308,7 +308,7 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
     dsec_cdp_list cdps;
     dsec_rv rv, last = DSEC_ERR_NO_CDP;
     size_t i, usable = 0;
-    int fetches = 0;
+    int fetches = 0, mine;
 
     if (eng == NULL || cert == NULL || issuer == NULL) {
         return DSEC_ERR_INVALID;
@@ -370,29 +370,19 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
             }
             break;
         }
-        if (!dsec_cache_begin_fetch(eng->cache, url,
-                                    cfg->fetch_timeout * 1000 + 1000)) {
-            /* another thread fetched it meanwhile */
-            rv = from_cache(eng, url, issuer, now, 0, depth, rep);
-            if (rv == DSEC_OK) {
-                goto done;
-            }
-            if (rv != DSEC_ERR_NOT_FOUND) {
-                last = rv;
-                continue;
-            }
-            if (!dsec_cache_begin_fetch(eng->cache, url, 0)) {
-                continue;
-            }
-        }
-        /* another process may have fetched it while we waited for the lock */
+        mine = dsec_cache_begin_fetch(eng->cache, url,
+                                      cfg->fetch_timeout * 1000 + 1000);
+        /* another thread or process may have fetched it meanwhile */
         rv = from_cache(eng, url, issuer, now, 0, depth, rep);
-        if (rv != DSEC_ERR_NOT_FOUND) {
-            dsec_cache_end_fetch(eng->cache, url);
+        if (rv != DSEC_ERR_NOT_FOUND || !mine) {
+            if (mine) {
+                dsec_cache_end_fetch(eng->cache, url);
+            }
             if (rv == DSEC_OK) {
                 goto done;
             }
-            last = rv;
+            /* a concurrent fetch that left nothing behind counts as failed */
+            last = rv != DSEC_ERR_NOT_FOUND ? rv : DSEC_ERR_BACKOFF;
             continue;
         }
         fetches++;
@@ -452,6 +442,10 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
                   cdps.skipped > 0
                       ? "no CRL distribution point with a usable URI"
                       : "certificate has no CRL distribution point");
+    } else if (rep != NULL && depth >= 0 && depth < DSEC_REPORT_MAX_DEPTH
+               && rep->depth[depth].rv == DSEC_OK) {
+        set_depth(rep, depth, rv, NULL,
+                  "a concurrent fetch of the CDP produced no CRL");
     }
 done:
     dsec_cdp_list_clear(&cdps);

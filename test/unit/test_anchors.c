@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include "testutil.h"
 #include "domainsec/anchors.h"
 #include "domainsec/log.h"
 
@@ -456,40 +457,17 @@ static void test_anchors_null_and_empty(void)
     X509_NAME_free(name);
 }
 
+static CU_TestInfo tests[] = {
+    { "test_anchors_counts", test_anchors_counts },
+    { "test_anchors_sources", test_anchors_sources },
+    { "test_anchors_find_subject", test_anchors_find_subject },
+    { "test_anchors_find_canonical", test_anchors_find_canonical },
+    { "test_anchors_missing_dir", test_anchors_missing_dir },
+    { "test_anchors_null_and_empty", test_anchors_null_and_empty },
+    CU_TEST_INFO_NULL,
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    int failed;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    suite = CU_add_suite("anchors", suite_init, suite_cleanup);
-    if (suite == NULL
-        || CU_add_test(suite, "test_anchors_counts", test_anchors_counts)
-               == NULL
-        || CU_add_test(suite, "test_anchors_sources", test_anchors_sources)
-               == NULL
-        || CU_add_test(suite, "test_anchors_find_subject",
-                       test_anchors_find_subject)
-               == NULL
-        || CU_add_test(suite, "test_anchors_find_canonical",
-                       test_anchors_find_canonical)
-               == NULL
-        || CU_add_test(suite, "test_anchors_missing_dir",
-                       test_anchors_missing_dir)
-               == NULL
-        || CU_add_test(suite, "test_anchors_null_and_empty",
-                       test_anchors_null_and_empty)
-               == NULL) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    /* a failed suite init counts as a failure too */
-    failed = CU_get_number_of_failures() != 0
-             || CU_get_number_of_suites_failed() != 0;
-    CU_cleanup_registry();
-    return failed;
+    return tu_run_suite("anchors", suite_init, suite_cleanup, tests);
 }

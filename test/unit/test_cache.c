@@ -441,10 +441,7 @@ static void test_cache_disk_truncated_files(void)
     CU_ASSERT_EQUAL(tu_rmtree(dir), 0);
 }
 
-static const struct {
-    const char *name;
-    CU_TestFunc fn;
-} tests[] = {
+static CU_TestInfo tests[] = {
     { "test_cache_put_get", test_cache_put_get },
     { "test_cache_bound_to_key", test_cache_bound_to_key },
     { "test_cache_validity_window", test_cache_validity_window },
@@ -455,32 +452,10 @@ static const struct {
     { "test_cache_single_flight", test_cache_single_flight },
     { "test_cache_disk_round_trip", test_cache_disk_round_trip },
     { "test_cache_disk_truncated_files", test_cache_disk_truncated_files },
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-    CU_pSuite suite;
-    size_t i;
-    int failed;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    suite = CU_add_suite("cache", suite_init, suite_cleanup);
-    if (suite == NULL) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-            CU_cleanup_registry();
-            return 1;
-        }
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() != 0
-             || CU_get_number_of_suites_failed() != 0;
-    CU_cleanup_registry();
-    return failed;
+    return tu_run_suite("cache", suite_init, suite_cleanup, tests);
 }

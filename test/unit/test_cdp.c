@@ -166,10 +166,7 @@ static void test_cdp_null_cert(void)
     dsec_cdp_list_clear(&list);
 }
 
-static const struct {
-    const char *name;
-    CU_TestFunc fn;
-} tests[] = {
+static CU_TestInfo tests[] = {
     { "test_cdp_none", test_cdp_none },
     { "test_cdp_one_dp_two_uris", test_cdp_one_dp_two_uris },
     { "test_cdp_two_dps", test_cdp_two_dps },
@@ -178,32 +175,10 @@ static const struct {
     { "test_cdp_mixed_names", test_cdp_mixed_names },
     { "test_cdp_list_clear", test_cdp_list_clear },
     { "test_cdp_null_cert", test_cdp_null_cert },
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-    CU_pSuite suite;
-    size_t i;
-    int failed;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    suite = CU_add_suite("cdp", suite_init, suite_cleanup);
-    if (suite == NULL) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-            CU_cleanup_registry();
-            return 1;
-        }
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() != 0
-             || CU_get_number_of_suites_failed() != 0;
-    CU_cleanup_registry();
-    return failed;
+    return tu_run_suite("cdp", suite_init, suite_cleanup, tests);
 }

@@ -333,10 +333,7 @@ static void test_config_describe(void)
     dsec_config_free(cfg);
 }
 
-static const struct {
-    const char *name;
-    CU_TestFunc fn;
-} tests[] = {
+static CU_TestInfo tests[] = {
     { "test_config_defaults", test_config_defaults },
     { "test_config_directive_names", test_config_directive_names },
     { "test_config_sizes", test_config_sizes },
@@ -347,32 +344,10 @@ static const struct {
     { "test_config_parse_schemes", test_config_parse_schemes },
     { "test_config_url_scheme", test_config_url_scheme },
     { "test_config_describe", test_config_describe },
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-    CU_pSuite suite;
-    size_t i;
-    int failed;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    suite = CU_add_suite("config", NULL, NULL);
-    if (suite == NULL) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-            CU_cleanup_registry();
-            return 1;
-        }
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() != 0
-             || CU_get_number_of_suites_failed() != 0;
-    CU_cleanup_registry();
-    return failed;
+    return tu_run_suite("config", NULL, NULL, tests);
 }

@@ -269,10 +269,7 @@ static void test_crl_next_update(void)
     X509_CRL_free(none);
 }
 
-static const struct {
-    const char *name;
-    CU_TestFunc fn;
-} tests[] = {
+static CU_TestInfo tests[] = {
     { "test_crl_parse_der", test_crl_parse_der },
     { "test_crl_parse_pem", test_crl_parse_pem },
     { "test_crl_parse_rejects", test_crl_parse_rejects },
@@ -284,32 +281,10 @@ static const struct {
     { "test_crl_check_no_next_update", test_crl_check_no_next_update },
     { "test_crl_check_future", test_crl_check_future },
     { "test_crl_next_update", test_crl_next_update },
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-    CU_pSuite suite;
-    size_t i;
-    int failed;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    suite = CU_add_suite("crl", suite_init, suite_cleanup);
-    if (suite == NULL) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-            CU_cleanup_registry();
-            return 1;
-        }
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() != 0
-             || CU_get_number_of_suites_failed() != 0;
-    CU_cleanup_registry();
-    return failed;
+    return tu_run_suite("crl", suite_init, suite_cleanup, tests);
 }

@@ -12,6 +12,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "testutil.h"
 #include "domainsec/fetch.h"
 
 static dsec_config test_cfg;
@@ -221,48 +222,28 @@ static void test_fetch_result_clear(void)
     CU_ASSERT_EQUAL(res.route[0], '\0');
 }
 
+static CU_TestInfo tests[] = {
+    { "test_fetch_scheme_file", test_fetch_scheme_file },
+    { "test_fetch_scheme_other", test_fetch_scheme_other },
+    { "test_fetch_scheme_ldap_not_allowed",
+      test_fetch_scheme_ldap_not_allowed },
+    { "test_fetch_scheme_https_not_allowed",
+      test_fetch_scheme_https_not_allowed },
+    { "test_fetch_scheme_http_not_allowed",
+      test_fetch_scheme_http_not_allowed },
+    { "test_fetch_ldap_unsupported", test_fetch_ldap_unsupported },
+    { "test_fetch_http_backend_scheme", test_fetch_http_backend_scheme },
+    { "test_fetch_invalid_space", test_fetch_invalid_space },
+    { "test_fetch_invalid_control", test_fetch_invalid_control },
+    { "test_fetch_invalid_long", test_fetch_invalid_long },
+    { "test_fetch_invalid_args", test_fetch_invalid_args },
+    { "test_fetch_active_outside", test_fetch_active_outside },
+    { "test_fetch_global_init", test_fetch_global_init },
+    { "test_fetch_result_clear", test_fetch_result_clear },
+    CU_TEST_INFO_NULL,
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    int failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    suite = CU_add_suite("fetch", suite_init, suite_cleanup);
-    if (suite == NULL
-        || !CU_add_test(suite, "test_fetch_scheme_file", test_fetch_scheme_file)
-        || !CU_add_test(suite, "test_fetch_scheme_other",
-                        test_fetch_scheme_other)
-        || !CU_add_test(suite, "test_fetch_scheme_ldap_not_allowed",
-                        test_fetch_scheme_ldap_not_allowed)
-        || !CU_add_test(suite, "test_fetch_scheme_https_not_allowed",
-                        test_fetch_scheme_https_not_allowed)
-        || !CU_add_test(suite, "test_fetch_scheme_http_not_allowed",
-                        test_fetch_scheme_http_not_allowed)
-        || !CU_add_test(suite, "test_fetch_ldap_unsupported",
-                        test_fetch_ldap_unsupported)
-        || !CU_add_test(suite, "test_fetch_http_backend_scheme",
-                        test_fetch_http_backend_scheme)
-        || !CU_add_test(suite, "test_fetch_invalid_space",
-                        test_fetch_invalid_space)
-        || !CU_add_test(suite, "test_fetch_invalid_control",
-                        test_fetch_invalid_control)
-        || !CU_add_test(suite, "test_fetch_invalid_long",
-                        test_fetch_invalid_long)
-        || !CU_add_test(suite, "test_fetch_invalid_args",
-                        test_fetch_invalid_args)
-        || !CU_add_test(suite, "test_fetch_active_outside",
-                        test_fetch_active_outside)
-        || !CU_add_test(suite, "test_fetch_global_init", test_fetch_global_init)
-        || !CU_add_test(suite, "test_fetch_result_clear",
-                        test_fetch_result_clear)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = (int)CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures != 0;
+    return tu_run_suite("fetch", suite_init, suite_cleanup, tests);
 }

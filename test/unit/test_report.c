@@ -8,6 +8,7 @@
 #include <string.h>
 #include <CUnit/Basic.h>
 #include <openssl/x509_vfy.h>
+#include "testutil.h"
 #include "domainsec/report.h"
 
 static void test_report_classify_valid(void)
@@ -163,10 +164,7 @@ static void test_report_add_attempt(void)
     dsec_report_free(NULL);
 }
 
-static const struct {
-    const char *name;
-    CU_TestFunc fn;
-} tests[] = {
+static CU_TestInfo tests[] = {
     { "test_report_classify_valid", test_report_classify_valid },
     { "test_report_classify_revoked", test_report_classify_revoked },
     { "test_report_classify_unable_to_get_crl",
@@ -178,32 +176,10 @@ static const struct {
       test_report_record_fatal_replaces_transient },
     { "test_report_record_fatal_first", test_report_record_fatal_first },
     { "test_report_add_attempt", test_report_add_attempt },
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-    CU_pSuite suite;
-    size_t i;
-    int failed;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    suite = CU_add_suite("report", NULL, NULL);
-    if (suite == NULL) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-            CU_cleanup_registry();
-            return 1;
-        }
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() != 0
-             || CU_get_number_of_suites_failed() != 0;
-    CU_cleanup_registry();
-    return failed;
+    return tu_run_suite("report", NULL, NULL, tests);
 }

@@ -369,10 +369,7 @@ static void test_revoke_fetch_limit(void)
     dsec_engine_free(eng);
 }
 
-static const struct {
-    const char *name;
-    CU_TestFunc fn;
-} tests[] = {
+static CU_TestInfo tests[] = {
     { "test_revoke_gate_good_chain", test_revoke_gate_good_chain },
     { "test_revoke_gate_untrusted_top", test_revoke_gate_untrusted_top },
     { "test_revoke_gate_bad_leaf", test_revoke_gate_bad_leaf },
@@ -386,32 +383,10 @@ static const struct {
     { "test_revoke_stale_grace", test_revoke_stale_grace },
     { "test_revoke_stale_without_grace", test_revoke_stale_without_grace },
     { "test_revoke_fetch_limit", test_revoke_fetch_limit },
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-    CU_pSuite suite;
-    size_t i;
-    int failed;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    suite = CU_add_suite("revoke", suite_init, suite_cleanup);
-    if (suite == NULL) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-            CU_cleanup_registry();
-            return 1;
-        }
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() != 0
-             || CU_get_number_of_suites_failed() != 0;
-    CU_cleanup_registry();
-    return failed;
+    return tu_run_suite("revoke", suite_init, suite_cleanup, tests);
 }

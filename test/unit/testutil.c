@@ -4,6 +4,7 @@
  * object is built with public OpenSSL APIs and DER round-tripped before it
  * is returned, so its cached extension data is that of a parsed object.
  */
+#include <CUnit/Basic.h>
 #include "testutil.h"
 
 #include <dirent.h>
@@ -645,4 +646,33 @@ done:
         rc = -1;
     }
     return rc;
+}
+
+int tu_run_suite(const char *name, CU_InitializeFunc init,
+                 CU_CleanupFunc cleanup, CU_TestInfo *tests)
+{
+    CU_pSuite suite;
+    int failed;
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    suite = CU_add_suite(name, init, cleanup);
+    if (suite == NULL) {
+        CU_cleanup_registry();
+        return 1;
+    }
+    for (; tests->pName != NULL; tests++) {
+        if (CU_add_test(suite, tests->pName, tests->pTestFunc) == NULL) {
+            CU_cleanup_registry();
+            return 1;
+        }
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    /* read before CU_cleanup_registry, which resets the counts */
+    failed = CU_get_number_of_failures() != 0
+             || CU_get_number_of_suites_failed() != 0;
+    CU_cleanup_registry();
+    return failed;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <CUnit/CUnit.h>
 
 /* A fresh EC P-256 key. */
 EVP_PKEY *tu_key(void);
@@ -89,5 +90,13 @@ int tu_rmtree(const char *path);
 
 /* Write len bytes to path (created 0600 or truncated); 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t len);
+
+/*
+ * The main of every suite: registers tests (ended by CU_TEST_INFO_NULL)
+ * under name, runs them verbosely, and returns non-zero when a test or the
+ * suite's init/cleanup failed.
+ */
+int tu_run_suite(const char *name, CU_InitializeFunc init,
+                 CU_CleanupFunc cleanup, CU_TestInfo *tests);
 
 #endif /* DOMAINSEC_TEST_TESTUTIL_H */
