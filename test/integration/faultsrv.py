@@ -23,6 +23,7 @@
 #   /hang                      accept, never answer
 #   /hang-headers/<file>       status line and headers, then hang
 #   /drip/<file>               headers, then one byte per second
+#   /slow/<ms>/<file>          waits ms milliseconds, then serves like /ok
 #   /endless                   200, no Content-Length, zeros until the client
 #                              goes away
 #   /redirect/<n>/<rest>       n hops: 302 to /redirect/<n-1>/<rest> while
@@ -200,6 +201,12 @@ class FaultHandler(BaseHTTPRequestHandler):
                     self.wfile.write(data[i:i + 1])
                     self.wfile.flush()
                     time.sleep(1)
+        elif head == "slow" and len(parts) == 3 and parts[1].isdigit():
+            data = self._file_bytes(parts[2])
+            if data is not None:
+                self.server.stopping.wait(min(int(parts[1]), 60000) / 1000.0)
+                self._headers(200, "application/pkix-crl", len(data))
+                self.wfile.write(data)
         elif path == "/endless":
             self._headers(200, "application/pkix-crl")
             chunk = bytes(16384)
