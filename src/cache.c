@@ -545,8 +545,10 @@ static void lock_across_processes(dsec_cache *c, const char *url,
     int fd;
 
     disk_name_ext(url, name, ".lock");
-    fd =
-        openat(c->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0664);
+    /* read-only is enough for flock, and works on a file another user of
+       the cache group created without group write */
+    fd = openat(c->dirfd, name, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                0664);
     if (fd < 0) {
         return;
     }
