@@ -187,12 +187,19 @@ static dsec_class note_error(X509_STORE_CTX *ctx, dsec_report *rep, int err,
     char subject[256];
     char reason[DSEC_ERR_MSG_LEN];
     dsec_class cls;
+    int sdepth = depth;
 
-    if (rep != NULL && depth >= 0 && depth < DSEC_REPORT_MAX_DEPTH
-        && rep->depth[depth].checked) {
-        rv = rep->depth[depth].rv;
-        detail = rep->depth[depth].detail;
-        url = rep->depth[depth].url;
+    /* the trust anchor is checked against the CRL fetched for the
+       certificate it issued (the anchor rule) */
+    if (rep != NULL && sdepth > 0 && sdepth == rep->nchain - 1
+        && sdepth < DSEC_REPORT_MAX_DEPTH && !rep->depth[sdepth].checked) {
+        sdepth--;
+    }
+    if (rep != NULL && sdepth >= 0 && sdepth < DSEC_REPORT_MAX_DEPTH
+        && rep->depth[sdepth].checked) {
+        rv = rep->depth[sdepth].rv;
+        detail = rep->depth[sdepth].detail;
+        url = rep->depth[sdepth].url;
     }
     cls = dsec_classify(err, rv);
     subject_of(X509_STORE_CTX_get_current_cert(ctx), subject, sizeof(subject));
