@@ -34,6 +34,18 @@ if ! id postfix >/dev/null 2>&1; then
     exit 77
 fi
 
+# Postfix's daemons drop to the postfix user and must reach their queue and
+# data directories by path: the build tree may sit below a directory they
+# cannot traverse (/root), so this test works in a fresh directory of /tmp,
+# linked from the build tree for the logs.
+if [[ -z "${DSEC_WORK:-}" ]]; then
+    DSEC_WORK=$(mktemp -d /tmp/domainsec-postfix.XXXXXX)
+    chmod 755 "$DSEC_WORK"
+    mkdir -p "$DSEC_BUILD/test-work"
+    rm -rf "$DSEC_BUILD/test-work/postfix"
+    ln -sfn "$DSEC_WORK" "$DSEC_BUILD/test-work/postfix"
+fi
+export DSEC_WORK
 dsec_setup postfix
 # import_environment and maillog_file_prefixes are lists split at blanks
 # and commas
