@@ -165,24 +165,17 @@ wait_file_grep() {
 
 # ------------------------------------------------------------------ servers
 
-# start_nginx ROOTDIR [PORT] [TAG]: nginx-light serving ROOTDIR on
-# 127.0.0.1:PORT (a free port when empty). Sets NGINX_PORT, NGINX_PID,
-# NGINX_ACCESS_LOG, NGINX_ERROR_LOG. TAG separates several instances.
-start_nginx() {
-    local root=$1 port=${2:-} tag=${3:-nginx} prefix conf user_line=""
-    need_bin "$NGINX_BIN" nginx
-    if [[ -z "$port" ]]; then
-        port=$(free_port)
-    fi
-    root=$(cd "$root" && pwd)
-    prefix="$WORK/$tag"
+# nginx_conf_common PREFIX: the start of an nginx.conf kept inside PREFIX
+# (pid, logs, temp paths), up to and including "http {". As root the
+# workers run as root too: as nobody they could not write cache_dir.
+nginx_conf_common() {
+    local prefix=$1
     mkdir -p "$prefix/tmp" "$prefix/logs"
-    conf="$prefix/nginx.conf"
     if [[ $(id -u) -eq 0 ]]; then
-        user_line="user root;"
+        echo "user root;"
     fi
-    cat >"$conf" <<EOF
-$user_line
+    cat <<EOF
+master_process on;
 worker_processes 1;
 pid $prefix/nginx.pid;
 error_log $prefix/logs/error.log info;
@@ -194,6 +187,24 @@ http {
     fastcgi_temp_path $prefix/tmp/fastcgi;
     uwsgi_temp_path $prefix/tmp/uwsgi;
     scgi_temp_path $prefix/tmp/scgi;
+EOF
+}
+
+# start_nginx ROOTDIR [PORT] [TAG]: nginx-light serving ROOTDIR on
+# 127.0.0.1:PORT (a free port when empty). Sets NGINX_PORT, NGINX_PID,
+# NGINX_ACCESS_LOG, NGINX_ERROR_LOG. TAG separates several instances.
+start_nginx() {
+    local root=$1 port=${2:-} tag=${3:-nginx} prefix conf
+    need_bin "$NGINX_BIN" nginx
+    if [[ -z "$port" ]]; then
+        port=$(free_port)
+    fi
+    root=$(cd "$root" && pwd)
+    prefix="$WORK/$tag"
+    mkdir -p "$prefix/tmp" "$prefix/logs"
+    conf="$prefix/nginx.conf"
+    cat >"$conf" <<EOF
+$(nginx_conf_common "$prefix")
     types { application/pkix-crl crl; }
     default_type application/octet-stream;
     server {

@@ -35,25 +35,10 @@ need_bin "$NGINX_BIN" nginx
 
 # host_conf PREFIX PORT: nginx.conf of the HTTPS host in PREFIX.
 host_conf() {
-    local prefix=$1 port=$2 user_line=""
-    mkdir -p "$prefix/tmp" "$prefix/logs"
-    if [[ $(id -u) -eq 0 ]]; then
-        user_line="user root;"
-    fi
+    local prefix=$1 port=$2
+    mkdir -p "$prefix"
     cat >"$prefix/nginx.conf" <<EOF
-$user_line
-master_process on;
-worker_processes 1;
-pid $prefix/nginx.pid;
-error_log $prefix/logs/error.log info;
-events { worker_connections 64; }
-http {
-    access_log $prefix/logs/access.log;
-    client_body_temp_path $prefix/tmp/body;
-    proxy_temp_path $prefix/tmp/proxy;
-    fastcgi_temp_path $prefix/tmp/fastcgi;
-    uwsgi_temp_path $prefix/tmp/uwsgi;
-    scgi_temp_path $prefix/tmp/scgi;
+$(nginx_conf_common "$prefix")
     default_type text/plain;
     server {
         listen 127.0.0.1:$port ssl;
