@@ -20,9 +20,16 @@ make_leaf slowleaf "$FAULT_URL/slow/1500/inter.crl"
 make_leaf failleaf "$FAULT_URL/status/503"
 write_cnf "$WORK/shared.cnf" fetch_timeout=5 fail_cache=3
 
-# requests NEEDLE: how many requests the fault server logged for NEEDLE.
-requests() {
-    grep -c -F -- "$1" "$FAULT_LOG" || true
+# expect_requests DESC NEEDLE WANT: the fault server logged WANT requests
+# containing NEEDLE so far.
+expect_requests() {
+    local n
+    n=$(grep -c -F -- "$2" "$FAULT_LOG" || true)
+    if [[ "$n" -eq "$3" ]]; then
+        pass "$1 ($n)"
+    else
+        fail "$1: $n requests, wanted $3"
+    fi
 }
 
 echo "-- four processes at once, one slow CRL download"
@@ -45,22 +52,14 @@ for i in 1 2 3 4; do
     OUT="$WORK/concurrent.$i.out"
     expect_rc "process $i verifies the slow leaf" 0
 done
-n=$(requests "GET /slow/1500/inter.crl")
-if [[ "$n" -eq 1 ]]; then
-    pass "the slow CRL was downloaded once for four processes"
-else
-    fail "the slow CRL was downloaded $n times for four processes"
-fi
+expect_requests "the slow CRL was downloaded once for four processes" \
+    "GET /slow/1500/inter.crl" 1
 
 echo "-- a later process is served from cache_dir"
 ossl_verify later "$WORK/shared.cnf" "$PKI/slowleaf.pem"
 expect_rc "a fifth process verifies" 0
-n=$(requests "GET /slow/1500/inter.crl")
-if [[ "$n" -eq 1 ]]; then
-    pass "the fifth process downloaded nothing"
-else
-    fail "the fifth process downloaded again ($n requests in all)"
-fi
+expect_requests "the fifth process downloaded nothing" \
+    "GET /slow/1500/inter.crl" 1
 
 echo "-- a failure is remembered across processes for fail_cache"
 ossl_verify fail1 "$WORK/shared.cnf" "$PKI/failleaf.pem"
@@ -70,20 +69,12 @@ cli_verify fail2 "$WORK/shared.cnf" "$PKI/failleaf.pem"
 expect_rc "503, second process within fail_cache: CLI exit 75" 75
 expect_grep "second process: the remembered failure is reported" \
     "failed recently"
-n=$(requests "GET /status/503")
-if [[ "$n" -eq 1 ]]; then
-    pass "the second process did not contact the failing server"
-else
-    fail "the failing server was contacted $n times within fail_cache"
-fi
+expect_requests "the second process did not contact the failing server" \
+    "GET /status/503" 1
 sleep 3.5
 ossl_verify fail3 "$WORK/shared.cnf" "$PKI/failleaf.pem"
 expect_rc "503 after fail_cache: still rejected" 2
-n=$(requests "GET /status/503")
-if [[ "$n" -eq 2 ]]; then
-    pass "after fail_cache the server is tried again"
-else
-    fail "after fail_cache: $n requests, wanted 2"
-fi
+expect_requests "after fail_cache the server is tried again" \
+    "GET /status/503" 2
 
 finish
