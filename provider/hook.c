@@ -309,6 +309,7 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     dsec_report *rep = NULL;
     int n = sk_X509_num(chain);
     int top_trusted, gate_from, bad = -1, last, d, ret;
+    time_t now = verification_time(ctx);
 
     if (prov == NULL || prov->eng == NULL) {
         if (broken) {
@@ -380,8 +381,6 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
      * must fail as expired (fatal), not as a CRL it could not get.
      */
     if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_NO_CHECK_TIME) == 0) {
-        time_t now = verification_time(ctx);
-
         for (d = 0; d < n; d++) {
             X509 *cert = sk_X509_value(chain, d);
             int err = X509_V_OK;
@@ -409,10 +408,8 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
             }
             continue;
         }
-        rep->depth[d].gated = 1;
         dsec_engine_obtain_crl(prov->eng, sk_X509_value(chain, d),
-                               sk_X509_value(chain, d + 1), d,
-                               verification_time(ctx), rep);
+                               sk_X509_value(chain, d + 1), d, now, rep);
     }
     X509_STORE_CTX_set_verify_cb(ctx, dsprov_verify_cb);
     ret = builtin_check_revocation(ctx);

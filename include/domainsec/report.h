@@ -42,7 +42,6 @@ typedef struct {
 /* Outcome of the revocation step for one chain element. */
 typedef struct {
     dsec_rv rv; /* DSEC_OK when a usable CRL was obtained */
-    int gated; /* 1 when the signature gate allowed fetching */
     int checked; /* 1 when in scope of the revocation check */
     char detail[DSEC_ERR_MSG_LEN];
     char url[256]; /* the last CDP URL tried, "" when none */
@@ -66,7 +65,6 @@ typedef struct dsec_report {
     /* state of the hook while the built-in check runs */
     X509_STORE_CTX_verify_cb host_cb;
     int saved_err;
-    int logged;
 } dsec_report;
 
 dsec_report *dsec_report_new(void);
