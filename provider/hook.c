@@ -13,19 +13,24 @@
 #include <syslog.h>
 #include <time.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include "provider.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
+#include "domainsec/path.h"
 #include "domainsec/report.h"
 
 static CRYPTO_ONCE hook_once = CRYPTO_ONCE_STATIC_INIT;
 static int hook_ready;
 static int store_index = -1;
 static int report_index = -1;
+static int path_index = -1;
 static X509_STORE_CTX_check_revocation_fn builtin_check_revocation;
 static X509_STORE_CTX_lookup_crls_fn builtin_lookup_crls;
+static X509_STORE_CTX_check_crl_fn builtin_check_crl;
 
 /* The active provider instance; NULL before activation and after teardown. */
 static DSPROV_CTX *volatile active;
@@ -33,6 +38,8 @@ static volatile int broken;
 static char broken_reason[DSEC_ERR_MSG_LEN];
 
 static int dsprov_check_revocation(X509_STORE_CTX *ctx);
+static int dsprov_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x);
+static int dsprov_check_crl(X509_STORE_CTX *ctx, X509_CRL *crl);
 static STACK_OF(X509_CRL)
     * dsprov_lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm);
 
@@ -47,6 +54,31 @@ static void report_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
     dsec_report_free(ptr);
 }
 
+/* What the path builder keeps for one verification. */
+typedef struct {
+    STACK_OF(X509) * path; /* the path handed to OpenSSL, hop by hop */
+    STACK_OF(X509) * dead; /* certificates with no path at all */
+    int sigs; /* signature checks spent */
+    int bound; /* a bound was hit: no more searching */
+} path_state;
+
+static void path_state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+                            int idx, long argl, void *argp)
+{
+    path_state *st = ptr;
+
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    if (st != NULL) {
+        sk_X509_pop_free(st->path, X509_free);
+        sk_X509_pop_free(st->dead, X509_free);
+        OPENSSL_free(st);
+    }
+}
+
 /*
  * Runs inside X509_STORE_new(), before the store's lock exists: plain
  * setters only, no locking, no I/O.
@@ -57,7 +89,6 @@ static void store_new_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
     X509_STORE *store = parent;
     DSPROV_CTX *prov = active;
     const dsec_config *cfg;
-    X509_LOOKUP *lookup;
 
     (void)ptr;
     (void)ad;
@@ -76,12 +107,13 @@ static void store_new_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
         return;
     }
     cfg = dsec_engine_config(prov->eng);
-    if (dsec_anchors_count(prov->anchors) > 0) {
-        lookup = X509_STORE_add_lookup(store, X509_LOOKUP_store());
-        if (lookup != NULL) {
-            X509_LOOKUP_add_store(lookup, DSPROV_STORE_ROOTS);
-        }
-    }
+    /*
+     * trust_dirs and cross_dirs reach the chain through the path builder,
+     * which reads the in-memory index directly (no X509_LOOKUP: a lookup
+     * would copy anchors into the store, where a removed file would stay
+     * trusted)
+     */
+    X509_STORE_set_get_issuer(store, dsprov_get_issuer);
     if (cfg->revocation == DSEC_REVOCATION_OFF) {
         return;
     }
@@ -91,6 +123,7 @@ static void store_new_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
                    | X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS);
     X509_STORE_set_check_revocation(store, dsprov_check_revocation);
     X509_STORE_set_lookup_crls(store, dsprov_lookup_crls);
+    X509_STORE_set_check_crl(store, dsprov_check_crl);
 }
 
 static void hook_setup(void)
@@ -101,14 +134,21 @@ static void hook_setup(void)
     if (scratch != NULL && X509_STORE_CTX_init(scratch, NULL, NULL, NULL)) {
         builtin_check_revocation = X509_STORE_CTX_get_check_revocation(scratch);
         builtin_lookup_crls = X509_STORE_CTX_get_lookup_crls(scratch);
+        builtin_check_crl = X509_STORE_CTX_get_check_crl(scratch);
     }
     X509_STORE_CTX_free(scratch);
-    if (builtin_check_revocation == NULL || builtin_lookup_crls == NULL) {
+    if (builtin_check_revocation == NULL || builtin_lookup_crls == NULL
+        || builtin_check_crl == NULL) {
         return;
     }
     report_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509_STORE_CTX, 0,
                                            NULL, NULL, NULL, report_free_cb);
     if (report_index < 0) {
+        return;
+    }
+    path_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509_STORE_CTX, 0,
+                                         NULL, NULL, NULL, path_state_free);
+    if (path_index < 0) {
         return;
     }
     /* never freed: OpenSSL calls store_new_cb for the process's lifetime */
@@ -337,6 +377,8 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_OUT_OF_MEM);
         return -1;
     }
+    /* the path builder's log carries over into the new report */
+    dsec_report_move_paths(rep, report_of(ctx));
     dsec_report_free(report_of(ctx));
     if (!X509_STORE_CTX_set_ex_data(ctx, report_index, rep)) {
         dsec_report_free(rep);
@@ -441,4 +483,385 @@ static STACK_OF(X509_CRL)
         }
     }
     return crls;
+}
+
+/* ---- the path builder's side of the hook (DESIGN.md section 4) ---- */
+
+typedef struct {
+    X509_STORE_CTX *ctx;
+    DSPROV_CTX *prov;
+    dsec_report *rep;
+    dsec_anchors *roots, *cross;
+    int partial; /* X509_V_FLAG_PARTIAL_CHAIN: only trusted candidates */
+    time_t now;
+} build_arg;
+
+static int is_self_signed(X509 *cert)
+{
+    return X509_self_signed(cert, 0) == 1;
+}
+
+static int add_set(dsec_cands *out, const dsec_anchors *set,
+                   const X509_NAME *name, int roots, int partial)
+{
+    size_t pos = 0, idx;
+
+    while (dsec_anchors_find_subject(set, name, &pos, &idx)) {
+        X509 *cert = dsec_anchors_get0(set, idx);
+        /* a root of trust_dirs is an anchor; a non-self-signed
+           certificate there is only a candidate on the way to one */
+        int anchor = roots && (partial || is_self_signed(cert));
+
+        if (!dsec_cands_add(out, cert,
+                            anchor ? DSEC_SRC_ANCHOR : DSEC_SRC_CROSS, anchor,
+                            dsec_anchors_source(set, idx))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int gather_candidates(void *arg, X509 *child, dsec_cands *out)
+{
+    build_arg *a = arg;
+    const X509_NAME *name = X509_get_issuer_name(child);
+    STACK_OF(X509) * sk;
+    int i, ok = 1;
+
+    if (!add_set(out, a->roots, name, 1, a->partial)) {
+        return 0;
+    }
+    ERR_set_mark();
+    sk = X509_STORE_CTX_get1_certs(a->ctx, name);
+    ERR_pop_to_mark();
+    for (i = 0; ok && i < sk_X509_num(sk); i++) {
+        X509 *cert = sk_X509_value(sk, i);
+        int anchor = a->partial || is_self_signed(cert);
+
+        ok = dsec_cands_add(out, cert, DSEC_SRC_STORE, anchor, "");
+    }
+    sk_X509_pop_free(sk, X509_free);
+    if (!ok || a->partial) {
+        /* with partial chains every candidate handed over is an anchor */
+        return ok;
+    }
+    sk = X509_STORE_CTX_get0_untrusted(a->ctx);
+    for (i = 0; ok && i < sk_X509_num(sk); i++) {
+        X509 *cert = sk_X509_value(sk, i);
+
+        if (X509_NAME_cmp(X509_get_subject_name(cert), name) == 0) {
+            ok = dsec_cands_add(out, cert, DSEC_SRC_PEER, 0, "");
+        }
+    }
+    return ok && add_set(out, a->cross, name, 0, 0);
+}
+
+static dsec_path_status candidate_status(void *arg, X509 *cert, X509 *issuer,
+                                         char *why, size_t len)
+{
+    build_arg *a = arg;
+    dsec_report *scratch = dsec_report_new();
+    dsec_path_status st = DSEC_PATH_UNKNOWN;
+    X509_REVOKED *entry = NULL;
+    dsec_rv rv;
+
+    if (scratch == NULL) {
+        snprintf(why, len, "out of memory");
+        return st;
+    }
+    /* depth 1: only an index into the scratch report */
+    rv = dsec_engine_obtain_crl(a->prov->eng, cert, issuer, 1, a->now, scratch);
+    if (rv != DSEC_OK || sk_X509_CRL_num(scratch->crls) == 0) {
+        snprintf(why, len, "%s: %.200s", dsec_rv_name(rv),
+                 scratch->depth[1].detail);
+    } else {
+        X509_CRL *crl = sk_X509_CRL_value(scratch->crls,
+                                          sk_X509_CRL_num(scratch->crls) - 1);
+
+        if (X509_CRL_get0_by_cert(crl, &entry, cert) == 1) {
+            st = DSEC_PATH_REVOKED;
+            snprintf(why, len, "%.200s", scratch->depth[1].url);
+        } else {
+            st = DSEC_PATH_GOOD;
+        }
+    }
+    dsec_report_free(scratch);
+    return st;
+}
+
+static void path_log(void *arg, const char *line)
+{
+    build_arg *a = arg;
+
+    dsec_report_add_path(a->rep, line);
+    DSPROV_debug(2, "path: %s", line);
+}
+
+static path_state *path_state_of(X509_STORE_CTX *ctx)
+{
+    path_state *st = X509_STORE_CTX_get_ex_data(ctx, path_index);
+
+    if (st == NULL && (st = OPENSSL_zalloc(sizeof(*st))) != NULL) {
+        if (!X509_STORE_CTX_set_ex_data(ctx, path_index, st)) {
+            OPENSSL_free(st);
+            st = NULL;
+        }
+    }
+    return st;
+}
+
+static dsec_report *report_get(X509_STORE_CTX *ctx)
+{
+    dsec_report *rep = report_of(ctx);
+
+    if (rep == NULL && (rep = dsec_report_new()) != NULL) {
+        if (!X509_STORE_CTX_set_ex_data(ctx, report_index, rep)) {
+            dsec_report_free(rep);
+            rep = NULL;
+        }
+    }
+    return rep;
+}
+
+/* A self-signed certificate's only issuer is an identical trusted copy. */
+static int identical_anchor(X509 **issuer, X509_STORE_CTX *ctx, X509 *x,
+                            DSPROV_CTX *prov)
+{
+    dsec_anchors *roots = dsprov_get1_roots(prov);
+    size_t pos = 0, idx;
+    int found = 0;
+
+    while (!found
+           && dsec_anchors_find_subject(roots, X509_get_subject_name(x), &pos,
+                                        &idx)) {
+        X509 *cert = dsec_anchors_get0(roots, idx);
+
+        if (X509_cmp(cert, x) == 0 && X509_up_ref(cert)) {
+            *issuer = cert;
+            found = 1;
+        }
+    }
+    dsec_anchors_free(roots);
+    return found ? 1 : X509_STORE_CTX_get1_issuer(issuer, ctx, x);
+}
+
+static int hand_over(X509 **issuer, path_state *st, X509 *x)
+{
+    int i, n = sk_X509_num(st->path);
+
+    for (i = 0; i + 1 < n; i++) {
+        X509 *cert = sk_X509_value(st->path, i);
+
+        if (cert == x || X509_cmp(cert, x) == 0) {
+            cert = sk_X509_value(st->path, i + 1);
+            if (!X509_up_ref(cert)) {
+                return -1;
+            }
+            *issuer = cert;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * OpenSSL asks for the trusted issuer of x (trusted-first), and keeps what
+ * it gets in the trusted part of the chain. The builder computes the whole
+ * path from x once, then this hands it over one hop per call. Only the top
+ * of a path is an anchor: check_trust trusts self-signed certificates
+ * only, so a cross-certificate handed over here is never trusted by itself
+ * (with X509_V_FLAG_PARTIAL_CHAIN every certificate handed over would be:
+ * then only trusted candidates are considered).
+ */
+static int dsprov_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x)
+{
+    DSPROV_CTX *prov = active;
+    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+    const dsec_config *cfg;
+    dsec_path_params p;
+    build_arg a;
+    path_state *st;
+    STACK_OF(X509) *path = NULL;
+    dsec_path_result r;
+    int rc, depth;
+
+    *issuer = NULL;
+    if (prov == NULL || prov->eng == NULL || dsec_fetch_active()
+        || path_index < 0) {
+        return X509_STORE_CTX_get1_issuer(issuer, ctx, x);
+    }
+    if ((st = path_state_of(ctx)) == NULL) {
+        return -1;
+    }
+    if ((rc = hand_over(issuer, st, x)) != 0) {
+        return rc;
+    }
+    if (is_self_signed(x)) {
+        return identical_anchor(issuer, ctx, x, prov);
+    }
+    if (st->bound) {
+        return 0;
+    }
+    if (sk_X509_find(st->dead, x) >= 0) {
+        return X509_STORE_CTX_get1_issuer(issuer, ctx, x);
+    }
+    cfg = dsec_engine_config(prov->eng);
+    memset(&a, 0, sizeof(a));
+    a.ctx = ctx;
+    a.prov = prov;
+    a.rep = report_get(ctx);
+    a.now = verification_time(ctx);
+    a.partial =
+        (X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_PARTIAL_CHAIN) != 0;
+    a.roots = dsprov_get1_roots(prov);
+    a.cross = dsprov_get1_cross(prov);
+    memset(&p, 0, sizeof(p));
+    p.now = a.now;
+    p.check_time =
+        (X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_NO_CHECK_TIME) == 0;
+    p.max_depth = cfg->max_path_depth;
+    depth = X509_VERIFY_PARAM_get_depth(vp);
+    if (depth >= 0 && depth < p.max_depth) {
+        p.max_depth = depth;
+    }
+    p.max_sigs = cfg->max_signature_checks;
+    p.auth_level = X509_VERIFY_PARAM_get_auth_level(vp);
+    p.sigs_used = &st->sigs;
+    p.candidates = gather_candidates;
+    if (cfg->revocation != DSEC_REVOCATION_OFF
+        && cfg->check_depth == DSEC_DEPTH_CHAIN
+        && (X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_CRL_CHECK) != 0) {
+        p.status = candidate_status;
+    }
+    p.log = path_log;
+    p.arg = &a;
+    r = dsec_path_build(&p, x, &path);
+    dsec_anchors_free(a.roots);
+    dsec_anchors_free(a.cross);
+    if (a.rep != NULL) {
+        char line[160];
+
+        snprintf(line, sizeof(line), "result: %s (%d signature checks)",
+                 dsec_path_result_name(r), st->sigs);
+        dsec_report_add_path(a.rep, line);
+    }
+    switch (r) {
+    case DSEC_PATH_FOUND:
+    case DSEC_PATH_DOUBTFUL:
+    case DSEC_PATH_REVOKED_ONLY:
+    case DSEC_PATH_FALLBACK:
+        sk_X509_pop_free(st->path, X509_free);
+        st->path = path;
+        return hand_over(issuer, st, x);
+    case DSEC_PATH_BOUND: {
+        char subject[256];
+
+        st->bound = 1;
+        subject_of(x, subject, sizeof(subject));
+        dsec_log(DSEC_LOG_ERR,
+                 "domainsec: fatal: path building stopped at a bound "
+                 "(max_path_depth = %d, max_signature_checks = %d, %d "
+                 "checks spent); no path to a trust anchor; subject=%s",
+                 p.max_depth, p.max_sigs, st->sigs, subject);
+        return 0;
+    }
+    case DSEC_PATH_NONE:
+        if (st->dead == NULL) {
+            st->dead = sk_X509_new_null();
+        }
+        if (st->dead != NULL) {
+            X509_add_cert(st->dead, x, X509_ADD_FLAG_UP_REF);
+        }
+        return X509_STORE_CTX_get1_issuer(issuer, ctx, x);
+    case DSEC_PATH_ERROR:
+    default:
+        return -1;
+    }
+}
+
+/* ---- check_crl: no second signature check of a CRL the cache verified ---- */
+
+/*
+ * 1 when crl came from this verification's report, was verified by the
+ * cache with the key of the very issuer OpenSSL's check_crl would use, and
+ * every other condition of that check visibly holds (no delta, no
+ * issuingDistributionPoint, cRLSign allowed, names and AKID match, within
+ * its validity at the verification time, no Suite B). Anything else goes
+ * to the built-in check, which also reports the errors.
+ */
+static int crl_preverified(X509_STORE_CTX *ctx, const dsec_report *rep,
+                           X509_CRL *crl)
+{
+    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+    unsigned long flags = X509_VERIFY_PARAM_get_flags(vp);
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    int cnum = X509_STORE_CTX_get_error_depth(ctx);
+    int chnum = sk_X509_num(chain) - 1;
+    X509 *issuer = X509_STORE_CTX_get0_current_issuer(ctx);
+    X509 *verifier;
+    AUTHORITY_KEYID *akid;
+    int i, ok;
+
+    if ((i = sk_X509_CRL_find(rep->crls, crl)) < 0
+        || (verifier = sk_X509_value(rep->crl_issuers, i)) == NULL) {
+        return 0;
+    }
+    if (issuer == NULL) {
+        if (cnum < 0 || chnum < 0) {
+            return 0;
+        }
+        if (cnum < chnum) {
+            issuer = sk_X509_value(chain, cnum + 1);
+        } else {
+            issuer = sk_X509_value(chain, chnum);
+            if (X509_check_issued(issuer, issuer) != X509_V_OK) {
+                return 0;
+            }
+        }
+    }
+    if ((flags
+         & (X509_V_FLAG_SUITEB_128_LOS_ONLY | X509_V_FLAG_SUITEB_192_LOS
+            | X509_V_FLAG_SUITEB_128_LOS))
+            != 0
+        || X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0
+        || X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1)
+               >= 0) {
+        return 0;
+    }
+    if ((X509_get_extension_flags(issuer) & EXFLAG_KUSAGE) != 0
+        && (X509_get_key_usage(issuer) & KU_CRL_SIGN) == 0) {
+        return 0;
+    }
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer))
+        != 0) {
+        return 0;
+    }
+    akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
+    ok = X509_check_akid(issuer, akid) == X509_V_OK;
+    AUTHORITY_KEYID_free(akid);
+    if (!ok) {
+        return 0;
+    }
+    if ((flags & X509_V_FLAG_NO_CHECK_TIME) == 0
+        || (flags & X509_V_FLAG_USE_CHECK_TIME) != 0) {
+        time_t now = verification_time(ctx);
+
+        if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl), &now) >= 0
+            || X509_CRL_get0_nextUpdate(crl) == NULL
+            || X509_cmp_time(X509_CRL_get0_nextUpdate(crl), &now) <= 0) {
+            return 0;
+        }
+    }
+    return EVP_PKEY_eq(X509_get0_pubkey(issuer), X509_get0_pubkey(verifier))
+           == 1;
+}
+
+static int dsprov_check_crl(X509_STORE_CTX *ctx, X509_CRL *crl)
+{
+    const dsec_report *rep = report_of(ctx);
+
+    if (rep != NULL && crl != NULL && crl_preverified(ctx, rep, crl)) {
+        return 1;
+    }
+    return builtin_check_crl(ctx, crl);
 }

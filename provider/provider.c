@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The provider's entry point: OSSL_provider_init reads the configuration,
- * builds the revocation engine and the anchor set, and registers the
- * X509_STORE hook; plus the dispatch table, parameters, the store operation
- * and teardown. No network I/O happens here.
+ * builds the revocation engine, opens the trust_dirs and cross_dirs
+ * directory sets, and registers the X509_STORE hook; plus the dispatch
+ * table, parameters (including the effective directory lists, for the CLI),
+ * the store operation and teardown. No network I/O happens here.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,12 +31,14 @@ static const OSSL_PARAM dsprov_param_types[] = {
     OSSL_PARAM_DEFN(OSSL_PROV_PARAM_BUILDINFO, OSSL_PARAM_UTF8_PTR, NULL, 0),
     OSSL_PARAM_DEFN(OSSL_PROV_PARAM_STATUS, OSSL_PARAM_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN(DSPROV_REPORT_INDEX, OSSL_PARAM_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(DSPROV_PARAM_TRUST_DIRS, OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_DEFN(DSPROV_PARAM_CROSS_DIRS, OSSL_PARAM_UTF8_PTR, NULL, 0),
     OSSL_PARAM_END,
 };
 
 static const OSSL_ALGORITHM dsprov_stores[] = {
     { DSPROV_STORE_SCHEME, "provider=domainsec", dsprov_store_functions,
-      "domainsec trust anchors" },
+      "domainsec trust anchors, cross-certificates and cached CRLs" },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -47,9 +50,9 @@ static const OSSL_PARAM *dsprov_gettable_params(void *provctx)
 
 static int dsprov_get_params(void *provctx, OSSL_PARAM params[])
 {
+    DSPROV_CTX *ctx = provctx;
     OSSL_PARAM *p;
 
-    (void)provctx;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME);
     if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, DSPROV_NAME)) {
         return DSPROV_ERR;
@@ -68,6 +71,16 @@ static int dsprov_get_params(void *provctx, OSSL_PARAM params[])
     }
     p = OSSL_PARAM_locate(params, DSPROV_REPORT_INDEX);
     if (p != NULL && !OSSL_PARAM_set_int(p, dsprov_hook_report_index())) {
+        return DSPROV_ERR;
+    }
+    p = OSSL_PARAM_locate(params, DSPROV_PARAM_TRUST_DIRS);
+    if (p != NULL && ctx != NULL
+        && !OSSL_PARAM_set_utf8_ptr(p, dsec_certdir_dirs(ctx->roots))) {
+        return DSPROV_ERR;
+    }
+    p = OSSL_PARAM_locate(params, DSPROV_PARAM_CROSS_DIRS);
+    if (p != NULL && ctx != NULL
+        && !OSSL_PARAM_set_utf8_ptr(p, dsec_certdir_dirs(ctx->cross))) {
         return DSPROV_ERR;
     }
     return DSPROV_OK;
@@ -96,10 +109,21 @@ static void dsprov_ctx_free(DSPROV_CTX *ctx)
         return;
     }
     dsprov_hook_unregister(ctx);
-    dsec_anchors_free(ctx->anchors);
+    dsec_certdir_free(ctx->roots);
+    dsec_certdir_free(ctx->cross);
     dsec_engine_free(ctx->eng);
     OSSL_LIB_CTX_free(ctx->libctx);
     OPENSSL_free(ctx);
+}
+
+dsec_anchors *dsprov_get1_roots(DSPROV_CTX *ctx)
+{
+    return ctx == NULL ? NULL : dsec_certdir_get(ctx->roots);
+}
+
+dsec_anchors *dsprov_get1_cross(DSPROV_CTX *ctx)
+{
+    return ctx == NULL ? NULL : dsec_certdir_get(ctx->cross);
 }
 
 static void dsprov_teardown(void *provctx)
@@ -156,10 +180,18 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         dsprov_hook_register_broken(err.msg);
         goto fail;
     }
-    if (dsec_anchors_load(dsec_engine_config(ctx->eng)->trust_dirs,
-                          &ctx->anchors, &err)
+    /* opened now: the host may chroot or drop privileges later */
+    if (dsec_certdir_open(dsec_engine_config(ctx->eng)->trust_dirs, &ctx->roots,
+                          &err)
         != DSEC_OK) {
         DSPROV_raise(ctx, DSPROV_R_INIT, "trust_dirs: %s", err.msg);
+        dsprov_hook_register_broken(err.msg);
+        goto fail;
+    }
+    if (dsec_certdir_open(dsec_engine_config(ctx->eng)->cross_dirs, &ctx->cross,
+                          &err)
+        != DSEC_OK) {
+        DSPROV_raise(ctx, DSPROV_R_INIT, "cross_dirs: %s", err.msg);
         dsprov_hook_register_broken(err.msg);
         goto fail;
     }

@@ -18,13 +18,29 @@
 /* Names of the store loader's URIs. */
 #define DSPROV_STORE_SCHEME "domainsec"
 #define DSPROV_STORE_ROOTS "domainsec:roots"
+#define DSPROV_STORE_CROSS "domainsec:cross"
+#define DSPROV_STORE_CRLS "domainsec:crls"
+
+/* Provider parameters the CLI reads: the effective directory lists. */
+#define DSPROV_PARAM_TRUST_DIRS "trust-dirs"
+#define DSPROV_PARAM_CROSS_DIRS "cross-dirs"
 
 typedef struct dsprov_ctx {
     const OSSL_CORE_HANDLE *handle;
     OSSL_LIB_CTX *libctx; /* child library context */
     dsec_engine *eng; /* owned; also published to the hook */
-    dsec_anchors *anchors;
+    dsec_certdir *roots; /* owned: trust_dirs, the trust anchors */
+    dsec_certdir *cross; /* owned: cross_dirs, never anchors */
 } DSPROV_CTX;
+
+/*
+ * The current snapshot of trust_dirs (roots) or cross_dirs (cross), as a new
+ * reference to release with dsec_anchors_free; checks the directories for
+ * changes at most once a second. Never NULL for an activated provider (may
+ * be empty); NULL when ctx is NULL.
+ */
+dsec_anchors *dsprov_get1_roots(DSPROV_CTX *ctx);
+dsec_anchors *dsprov_get1_cross(DSPROV_CTX *ctx);
 
 enum {
     DSPROV_R_CONFIG = 1,

@@ -1,22 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The domainsec: OSSL_STORE loader. "domainsec:roots" (or the bare
- * "domainsec:") serves the trust anchors the provider loaded from trust_dirs
- * at activation, from memory: no file is read again, so a lookup works after
- * the host has chrooted. A subject search (OSSL_STORE_find by name, which is
- * what X509_LOOKUP_store() uses to find an issuer) is a binary search in the
- * anchors' subject index. Each certificate is handed to the core as DER
- * through object_cb, which decodes it in the caller's library context.
+ * "domainsec:") serves the certificates of trust_dirs, "domainsec:cross"
+ * those of cross_dirs (served as certificates, never as anchors: only what
+ * the host adds as trusted is trusted) and "domainsec:crls" the CRLs this
+ * process holds in its cache. Each open takes the current snapshot of the
+ * directory set (checked for changes at most once a second), so a lookup
+ * reads no file and works after the host has chrooted, and an iteration
+ * sees one consistent set. Searches: by subject name (what
+ * X509_LOOKUP_store() asks to find an issuer; for CRLs, the CRL issuer), by
+ * issuer and serial, and by certificate fingerprint (SHA-1 or SHA-256 of
+ * the DER, like `openssl x509 -fingerprint`), each a binary search in the
+ * snapshot's indices. OSSL_STORE_PARAM_EXPECT is honoured. Every object is
+ * handed to the core as DER with its data type and, as description, the
+ * file it came from.
  */
 #include <limits.h>
 #include <string.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/core_object.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/params.h>
 #include <openssl/store.h>
 #include <openssl/x509.h>
 #include "provider.h"
+#include "domainsec/cache.h"
 
 static OSSL_FUNC_store_open_fn dsprov_store_open;
 static OSSL_FUNC_store_settable_ctx_params_fn dsprov_store_settable_ctx_params;
@@ -25,33 +36,93 @@ static OSSL_FUNC_store_load_fn dsprov_store_load;
 static OSSL_FUNC_store_eof_fn dsprov_store_eof;
 static OSSL_FUNC_store_close_fn dsprov_store_close;
 
+typedef enum {
+    DSPROV_STORE_ROOTS_KIND = 0,
+    DSPROV_STORE_CROSS_KIND,
+    DSPROV_STORE_CRLS_KIND
+} dsprov_store_kind;
+
+typedef enum {
+    DSPROV_SEARCH_ALL = 0,
+    DSPROV_SEARCH_SUBJECT,
+    DSPROV_SEARCH_ISSUER_SERIAL,
+    DSPROV_SEARCH_FINGERPRINT
+} dsprov_store_search;
+
 struct dsprov_store_ctx {
     DSPROV_CTX *provctx; /* borrowed */
-    X509_NAME *subject; /* owned; NULL: every anchor */
+    dsprov_store_kind kind;
+    dsec_anchors *set; /* owned reference: roots and cross */
+    STACK_OF(X509_CRL) * crls; /* owned: crls */
+    dsprov_store_search search;
+    X509_NAME *name; /* owned: subject, or issuer with serial */
+    ASN1_INTEGER *serial; /* owned */
+    unsigned char md[EVP_MAX_MD_SIZE];
+    size_t mdlen;
+    int md_nid;
     int expect; /* OSSL_STORE_INFO_* or 0 for anything */
-    size_t pos; /* next anchor index to consider */
+    size_t pos; /* next index to consider */
 };
 
+/* The object type this store serves, as OSSL_STORE_INFO_*. */
+static int dsprov_store_info_type(const struct dsprov_store_ctx *ctx)
+{
+    return ctx->kind == DSPROV_STORE_CRLS_KIND ? OSSL_STORE_INFO_CRL
+                                               : OSSL_STORE_INFO_CERT;
+}
+
+static int dsprov_store_peek_crl(const struct dsprov_store_ctx *ctx,
+                                 size_t *index)
+{
+    size_t i;
+    size_t n = (size_t)sk_X509_CRL_num(ctx->crls);
+    X509_CRL *crl;
+
+    for (i = ctx->pos; i < n; i++) {
+        crl = sk_X509_CRL_value(ctx->crls, (int)i);
+        if (ctx->search == DSPROV_SEARCH_ALL
+            || X509_NAME_cmp(X509_CRL_get_issuer(crl), ctx->name) == 0) {
+            *index = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /*
- * The next anchor to serve at or after ctx->pos, without consuming it.
+ * The next object to serve at or after ctx->pos, without consuming it.
  * Returns 1 and sets *index, or 0 when there is nothing more.
  */
 static int dsprov_store_peek(const struct dsprov_store_ctx *ctx, size_t *index)
 {
-    const dsec_anchors *set = ctx->provctx->anchors;
     size_t pos = ctx->pos;
     int found = 0;
 
-    if (ctx->expect != 0 && ctx->expect != OSSL_STORE_INFO_CERT) {
+    if (ctx->expect != 0 && ctx->expect != dsprov_store_info_type(ctx)) {
         goto done;
     }
-    if (ctx->subject != NULL) {
-        found = dsec_anchors_find_subject(set, ctx->subject, &pos, index);
+    if (ctx->kind == DSPROV_STORE_CRLS_KIND) {
+        found = dsprov_store_peek_crl(ctx, index);
         goto done;
     }
-    if (pos < dsec_anchors_count(set)) {
-        *index = pos;
-        found = 1;
+    switch (ctx->search) {
+    case DSPROV_SEARCH_SUBJECT:
+        found = dsec_anchors_find_subject(ctx->set, ctx->name, &pos, index);
+        break;
+    case DSPROV_SEARCH_ISSUER_SERIAL:
+        found = dsec_anchors_find_issuer_serial(ctx->set, ctx->name,
+                                                ctx->serial, &pos, index);
+        break;
+    case DSPROV_SEARCH_FINGERPRINT:
+        found = dsec_anchors_find_fingerprint(ctx->set, ctx->md_nid, ctx->md,
+                                              ctx->mdlen, &pos, index);
+        break;
+    case DSPROV_SEARCH_ALL:
+        if (pos < dsec_anchors_count(ctx->set)) {
+            *index = pos;
+            found = 1;
+        }
+        break;
     }
 done:
     return found;
@@ -59,9 +130,12 @@ done:
 
 static void *dsprov_store_open(void *provctx, const char *uri)
 {
+    static const char expected[] =
+        "expected domainsec:roots, domainsec:cross or domainsec:crls";
     DSPROV_CTX *pctx = provctx;
     struct dsprov_store_ctx *ctx = NULL;
     size_t slen = strlen(DSPROV_STORE_SCHEME);
+    dsprov_store_kind kind;
     const char *rest;
 
     if (pctx == NULL || uri == NULL) {
@@ -72,17 +146,19 @@ static void *dsprov_store_open(void *provctx, const char *uri)
     if (OPENSSL_strncasecmp(uri, DSPROV_STORE_SCHEME, slen) != 0
         || uri[slen] != ':') {
         DSPROV_raise(pctx, DSPROV_R_STORE_URI,
-                     "unknown domainsec store URI '%s' (expected "
-                     "domainsec:roots)",
-                     uri);
+                     "unknown domainsec store URI '%s' (%s)", uri, expected);
         goto done;
     }
     rest = uri + slen + 1;
-    if (rest[0] != '\0' && strcmp(rest, "roots") != 0) {
+    if (rest[0] == '\0' || strcmp(rest, "roots") == 0) {
+        kind = DSPROV_STORE_ROOTS_KIND;
+    } else if (strcmp(rest, "cross") == 0) {
+        kind = DSPROV_STORE_CROSS_KIND;
+    } else if (strcmp(rest, "crls") == 0) {
+        kind = DSPROV_STORE_CRLS_KIND;
+    } else {
         DSPROV_raise(pctx, DSPROV_R_STORE_URI,
-                     "unknown domainsec store URI '%s' (expected "
-                     "domainsec:roots)",
-                     uri);
+                     "unknown domainsec store URI '%s' (%s)", uri, expected);
         goto done;
     }
     ctx = OPENSSL_zalloc(sizeof(*ctx));
@@ -91,8 +167,28 @@ static void *dsprov_store_open(void *provctx, const char *uri)
         goto done;
     }
     ctx->provctx = pctx;
-    DSPROV_debug(2, "opened %s: %zu anchors", uri,
-                 dsec_anchors_count(pctx->anchors));
+    ctx->kind = kind;
+    switch (kind) {
+    case DSPROV_STORE_ROOTS_KIND:
+        ctx->set = dsprov_get1_roots(pctx);
+        break;
+    case DSPROV_STORE_CROSS_KIND:
+        ctx->set = dsprov_get1_cross(pctx);
+        break;
+    case DSPROV_STORE_CRLS_KIND:
+        ctx->crls = dsec_cache_list(dsec_engine_cache(pctx->eng));
+        break;
+    }
+    if (kind == DSPROV_STORE_CRLS_KIND ? ctx->crls == NULL : ctx->set == NULL) {
+        DSPROV_raise(pctx, DSPROV_R_NOMEM, "cannot open '%s'", uri);
+        OPENSSL_free(ctx);
+        ctx = NULL;
+        goto done;
+    }
+    DSPROV_debug(2, "opened %s: %zu objects", uri,
+                 kind == DSPROV_STORE_CRLS_KIND
+                     ? (size_t)sk_X509_CRL_num(ctx->crls)
+                     : dsec_anchors_count(ctx->set));
 done:
     return ctx;
 }
@@ -101,11 +197,43 @@ static const OSSL_PARAM *dsprov_store_settable_ctx_params(void *provctx)
 {
     static const OSSL_PARAM settable[] = {
         OSSL_PARAM_octet_string(OSSL_STORE_PARAM_SUBJECT, NULL, 0),
-        OSSL_PARAM_int(OSSL_STORE_PARAM_EXPECT, NULL), OSSL_PARAM_END
+        OSSL_PARAM_octet_string(OSSL_STORE_PARAM_ISSUER, NULL, 0),
+        OSSL_PARAM_BN(OSSL_STORE_PARAM_SERIAL, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_STORE_PARAM_FINGERPRINT, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_STORE_PARAM_DIGEST, NULL, 0),
+        OSSL_PARAM_int(OSSL_STORE_PARAM_EXPECT, NULL),
+        OSSL_PARAM_END
     };
 
     (void)provctx;
     return settable;
+}
+
+/* A DER X509_NAME from an octet-string parameter, or NULL (raised). */
+static X509_NAME *dsprov_store_param_name(struct dsprov_store_ctx *ctx,
+                                          const OSSL_PARAM *p)
+{
+    const void *der = NULL;
+    const unsigned char *q;
+    size_t der_len = 0;
+    X509_NAME *name = NULL;
+
+    if (!OSSL_PARAM_get_octet_string_ptr(p, &der, &der_len) || der_len == 0
+        || der_len > LONG_MAX) {
+        DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+                     "bad value of the store parameter '%s'", p->key);
+        goto done;
+    }
+    q = der;
+    name = d2i_X509_NAME(NULL, &q, (long)der_len);
+    if (name == NULL || q != (const unsigned char *)der + der_len) {
+        DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+                     "the store parameter '%s' is not a DER name", p->key);
+        X509_NAME_free(name);
+        name = NULL;
+    }
+done:
+    return name;
 }
 
 static int dsprov_store_set_ctx_params(void *loaderctx,
@@ -113,10 +241,19 @@ static int dsprov_store_set_ctx_params(void *loaderctx,
 {
     struct dsprov_store_ctx *ctx = loaderctx;
     const OSSL_PARAM *p;
-    const void *der = NULL;
-    const unsigned char *q;
-    size_t der_len = 0;
+    const OSSL_PARAM *p_subject;
+    const OSSL_PARAM *p_issuer;
+    const OSSL_PARAM *p_serial;
+    const OSSL_PARAM *p_fp;
+    const OSSL_PARAM *p_digest;
+    const void *md = NULL;
+    const char *digest = NULL;
+    size_t mdlen = 0;
     X509_NAME *name = NULL;
+    ASN1_INTEGER *serial = NULL;
+    BIGNUM *bn = NULL;
+    dsprov_store_search search = DSPROV_SEARCH_ALL;
+    int md_nid = NID_undef;
     int expect = 0;
     int ret = DSPROV_ERR;
 
@@ -128,12 +265,10 @@ static int dsprov_store_set_ctx_params(void *loaderctx,
         goto done;
     }
     /* fail closed: a search we cannot apply must not return everything */
-    if (OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_ISSUER) != NULL
-        || OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_SERIAL) != NULL
-        || OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_FINGERPRINT) != NULL
-        || OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_ALIAS) != NULL) {
+    if (OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_ALIAS) != NULL) {
         DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
-                     "the domainsec store only searches by subject name");
+                     "the domainsec store has no aliases: search by subject, "
+                     "issuer and serial, or fingerprint");
         goto done;
     }
     p = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_EXPECT);
@@ -145,37 +280,100 @@ static int dsprov_store_set_ctx_params(void *loaderctx,
             goto done;
         }
     }
-    p = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_SUBJECT);
-    if (p != NULL) {
-        if (!OSSL_PARAM_get_octet_string_ptr(p, &der, &der_len) || der_len == 0
-            || der_len > LONG_MAX) {
+    p_subject = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_SUBJECT);
+    p_issuer = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_ISSUER);
+    p_serial = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_SERIAL);
+    p_fp = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_FINGERPRINT);
+    p_digest = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_DIGEST);
+    if ((p_subject != NULL) + (p_issuer != NULL || p_serial != NULL)
+            + (p_fp != NULL)
+        > 1) {
+        DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+                     "the domainsec store takes one search criterion at a "
+                     "time");
+        goto done;
+    }
+    if (p_subject != NULL) {
+        name = dsprov_store_param_name(ctx, p_subject);
+        if (name == NULL) {
+            goto done;
+        }
+        search = DSPROV_SEARCH_SUBJECT;
+    } else if (p_issuer != NULL || p_serial != NULL) {
+        if (p_issuer == NULL || p_serial == NULL) {
+            DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+                         "a search by issuer needs the serial number too, "
+                         "and the reverse");
+            goto done;
+        }
+        name = dsprov_store_param_name(ctx, p_issuer);
+        if (name == NULL) {
+            goto done;
+        }
+        if (!OSSL_PARAM_get_BN(p_serial, &bn)
+            || (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL) {
             DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
                          "bad value of the store parameter '%s'",
-                         OSSL_STORE_PARAM_SUBJECT);
+                         OSSL_STORE_PARAM_SERIAL);
             goto done;
         }
-        q = der;
-        name = d2i_X509_NAME(NULL, &q, (long)der_len);
-        if (name == NULL || q != (const unsigned char *)der + der_len) {
+        search = DSPROV_SEARCH_ISSUER_SERIAL;
+    } else if (p_fp != NULL) {
+        if (!OSSL_PARAM_get_octet_string_ptr(p_fp, &md, &mdlen) || mdlen == 0
+            || mdlen > EVP_MAX_MD_SIZE) {
             DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
-                         "the store parameter '%s' is not a DER name",
-                         OSSL_STORE_PARAM_SUBJECT);
+                         "bad value of the store parameter '%s'",
+                         OSSL_STORE_PARAM_FINGERPRINT);
             goto done;
         }
+        if (p_digest != NULL
+            && !OSSL_PARAM_get_utf8_string_ptr(p_digest, &digest)) {
+            DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+                         "bad value of the store parameter '%s'",
+                         OSSL_STORE_PARAM_DIGEST);
+            goto done;
+        }
+        md_nid = dsec_anchors_fingerprint_nid(digest, mdlen);
+        if (md_nid == NID_undef) {
+            DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+                         "unsupported fingerprint: digest '%s', %zu bytes "
+                         "(the domainsec store has SHA-1 and SHA-256 "
+                         "certificate fingerprints)",
+                         digest != NULL ? digest : "(none)", mdlen);
+            goto done;
+        }
+        search = DSPROV_SEARCH_FINGERPRINT;
+    }
+    if (ctx->kind == DSPROV_STORE_CRLS_KIND && search != DSPROV_SEARCH_ALL
+        && search != DSPROV_SEARCH_SUBJECT) {
+        DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+                     "domainsec:crls is searched by issuer name only");
+        goto done;
     }
     /* all parameters are valid: apply them */
-    if (OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_EXPECT) != NULL) {
+    if (p != NULL) {
         ctx->expect = expect;
     }
-    if (name != NULL) {
-        X509_NAME_free(ctx->subject);
-        ctx->subject = name;
+    if (search != DSPROV_SEARCH_ALL) {
+        X509_NAME_free(ctx->name);
+        ASN1_INTEGER_free(ctx->serial);
+        ctx->name = name;
+        ctx->serial = serial;
         name = NULL;
+        serial = NULL;
+        if (search == DSPROV_SEARCH_FINGERPRINT) {
+            memcpy(ctx->md, md, mdlen);
+            ctx->mdlen = mdlen;
+            ctx->md_nid = md_nid;
+        }
+        ctx->search = search;
         ctx->pos = 0;
     }
     ret = DSPROV_OK;
 done:
     X509_NAME_free(name);
+    ASN1_INTEGER_free(serial);
+    BN_free(bn);
     return ret;
 }
 
@@ -184,12 +382,13 @@ static int dsprov_store_load(void *loaderctx, OSSL_CALLBACK *object_cb,
                              OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
     struct dsprov_store_ctx *ctx = loaderctx;
-    OSSL_PARAM params[4];
-    int object_type = OSSL_OBJECT_CERT;
+    OSSL_PARAM params[5];
+    int object_type;
     unsigned char *der = NULL;
     int der_len;
     size_t index = 0;
-    X509 *cert;
+    const char *desc;
+    X509_CRL *crl;
     int ret = DSPROV_ERR;
 
     (void)pw_cb;
@@ -203,23 +402,34 @@ static int dsprov_store_load(void *loaderctx, OSSL_CALLBACK *object_cb,
         goto done;
     }
     ctx->pos = index + 1;
-    cert = dsec_anchors_get0(ctx->provctx->anchors, index);
-    /* _AUX keeps the trust settings of a TRUSTED CERTIFICATE */
-    der_len = i2d_X509_AUX(cert, &der);
+    if (ctx->kind == DSPROV_STORE_CRLS_KIND) {
+        crl = sk_X509_CRL_value(ctx->crls, (int)index);
+        object_type = OSSL_OBJECT_CRL;
+        desc = "domainsec CRL cache";
+        der_len = i2d_X509_CRL(crl, &der);
+    } else {
+        object_type = OSSL_OBJECT_CERT;
+        desc = dsec_anchors_source(ctx->set, index);
+        /* _AUX keeps the trust settings of a TRUSTED CERTIFICATE */
+        der_len = i2d_X509_AUX(dsec_anchors_get0(ctx->set, index), &der);
+    }
     if (der_len <= 0) {
         DSPROV_raise(ctx->provctx, DSPROV_R_NOMEM,
-                     "cannot encode the trust anchor from %s",
-                     dsec_anchors_source(ctx->provctx->anchors, index));
+                     "cannot encode the object "
+                     "from %s",
+                     desc);
         goto done;
     }
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
-    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
-                                                 (char *)"CERTIFICATE", 0);
+    params[1] = OSSL_PARAM_construct_utf8_string(
+        OSSL_OBJECT_PARAM_DATA_TYPE,
+        (char *)(object_type == OSSL_OBJECT_CRL ? "CRL" : "CERTIFICATE"), 0);
     params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der,
                                                   (size_t)der_len);
-    params[3] = OSSL_PARAM_construct_end();
-    DSPROV_debug(3, "serving the trust anchor from %s",
-                 dsec_anchors_source(ctx->provctx->anchors, index));
+    params[3] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DESC,
+                                                 (char *)desc, 0);
+    params[4] = OSSL_PARAM_construct_end();
+    DSPROV_debug(3, "serving an object from %s", desc);
     ret = object_cb(params, object_cbarg) ? DSPROV_OK : DSPROV_ERR;
 done:
     OPENSSL_free(der);
@@ -242,7 +452,10 @@ static int dsprov_store_close(void *loaderctx)
     struct dsprov_store_ctx *ctx = loaderctx;
 
     if (ctx != NULL) {
-        X509_NAME_free(ctx->subject);
+        dsec_anchors_free(ctx->set);
+        sk_X509_CRL_pop_free(ctx->crls, X509_CRL_free);
+        X509_NAME_free(ctx->name);
+        ASN1_INTEGER_free(ctx->serial);
         OPENSSL_free(ctx);
     }
     return DSPROV_OK;

@@ -50,6 +50,8 @@ const char *dsec_rv_name(dsec_rv rv)
         return "not-found";
     case DSEC_ERR_INTERNAL:
         return "internal-error";
+    case DSEC_ERR_NO_CRL:
+        return "no-crl-there";
     }
     return "unknown";
 }

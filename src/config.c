@@ -15,14 +15,17 @@
 #include "domainsec/log.h"
 
 const char *const dsec_config_directives[DSEC_D_COUNT] = {
-    "trust_dirs", "cross_dirs",  "cache_dir",     "revocation",   "check_depth",
-    "http_proxy", "no_proxy",    "fetch_timeout", "max_crl_size", "stale_grace",
-    "fail_cache", "cdp_schemes", "log",           "log_level",
+    "trust_dirs",   "cross_dirs",  "cache_dir",      "revocation",
+    "check_depth",  "http_proxy",  "no_proxy",       "fetch_timeout",
+    "max_crl_size", "stale_grace", "fail_cache",     "cdp_schemes",
+    "log",          "log_level",   "max_path_depth", "max_signature_checks",
 };
 
 #define MAX_FETCH_TIMEOUT 300
 #define MAX_STALE_GRACE (30L * 24 * 3600)
 #define MAX_FAIL_CACHE 3600
+#define MAX_PATH_DEPTH 32
+#define MAX_SIGNATURE_CHECKS 10000
 
 dsec_config *dsec_config_new(void)
 {
@@ -48,6 +51,8 @@ dsec_config *dsec_config_new(void)
     cfg->cdp_schemes = DSEC_SCHEME_HTTP | DSEC_SCHEME_LDAP;
     cfg->log = DSEC_LOG_SYSLOG;
     cfg->log_level = DSEC_LOG_INFO;
+    cfg->max_path_depth = DSEC_DEFAULT_MAX_PATH_DEPTH;
+    cfg->max_signature_checks = DSEC_DEFAULT_MAX_SIGNATURE_CHECKS;
     return cfg;
 }
 
@@ -312,6 +317,22 @@ dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
         }
         cfg->fail_cache = secs;
         return DSEC_OK;
+    case DSEC_D_MAX_PATH_DEPTH:
+        /* a count, parsed like whole seconds */
+        if (dsec_parse_seconds(value, 1, MAX_PATH_DEPTH, &secs) != DSEC_OK) {
+            expect = "a whole number from 1 to 32";
+            break;
+        }
+        cfg->max_path_depth = (int)secs;
+        return DSEC_OK;
+    case DSEC_D_MAX_SIGNATURE_CHECKS:
+        if (dsec_parse_seconds(value, 1, MAX_SIGNATURE_CHECKS, &secs)
+            != DSEC_OK) {
+            expect = "a whole number from 1 to 10000";
+            break;
+        }
+        cfg->max_signature_checks = (int)secs;
+        return DSEC_OK;
     case DSEC_D_MAX_CRL_SIZE:
         if (dsec_parse_size(value, &size) != DSEC_OK) {
             expect = "a size in bytes with an optional k, M or G suffix";
@@ -400,7 +421,8 @@ void dsec_config_describe(const dsec_config *cfg, char *buf, size_t len)
              "revocation = %s\ncheck_depth = %s\nhttp_proxy = %s\n"
              "no_proxy = %s\nfetch_timeout = %ld\nmax_crl_size = %zu\n"
              "stale_grace = %ld\nfail_cache = %ld\ncdp_schemes = %s\n"
-             "log = %s\nlog_level = %s\n",
+             "log = %s\nlog_level = %s\nmax_path_depth = %d\n"
+             "max_signature_checks = %d\n",
              cfg->trust_dirs ? cfg->trust_dirs : "",
              cfg->cross_dirs ? cfg->cross_dirs : "",
              cfg->cache_dir ? cfg->cache_dir : "", revocation[cfg->revocation],
@@ -408,5 +430,6 @@ void dsec_config_describe(const dsec_config *cfg, char *buf, size_t len)
              proxy[0] ? proxy : "none", cfg->no_proxy ? cfg->no_proxy : "",
              cfg->fetch_timeout, cfg->max_crl_size, cfg->stale_grace,
              cfg->fail_cache, schemes, logs[cfg->log],
-             levels[cfg->log_level - DSEC_LOG_ERR]);
+             levels[cfg->log_level - DSEC_LOG_ERR], cfg->max_path_depth,
+             cfg->max_signature_checks);
 }

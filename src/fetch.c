@@ -3,7 +3,7 @@
  * Fetching one CDP URL, scheme-independent part: the lazy one-time libcurl
  * initialisation, the URL sanity and scheme policy checks that run before
  * any network activity, the dispatch to the scheme back end (fetch_http.c
- * for http/https; LDAP is not built in yet) and the thread-local re-entry
+ * for http/https, fetch_ldap.c for ldap/ldaps) and the thread-local re-entry
  * guard that lets the verification hook recognise a verification started
  * by libcurl itself (an https CDP verified through OpenSSL).
  */
@@ -130,8 +130,7 @@ dsec_rv dsec_fetch_url(const dsec_config *cfg, const char *url,
         break;
     case DSEC_SCHEME_LDAP:
     case DSEC_SCHEME_LDAPS:
-        rv = dsec_err_set(err, DSEC_ERR_UNSUPPORTED, 0,
-                          "LDAP CDPs are not supported yet (%s)", masked);
+        rv = dsec_fetch_ldap(cfg, url, res, err);
         break;
     default:
         rv = dsec_err_set(err, DSEC_ERR_SCHEME, 0,

@@ -18,9 +18,11 @@ dsec_report *dsec_report_new(void)
     }
     rep->crls = sk_X509_CRL_new_null();
     rep->stale = sk_X509_CRL_new_null();
-    if (rep->crls == NULL || rep->stale == NULL) {
+    rep->crl_issuers = sk_X509_new_null();
+    if (rep->crls == NULL || rep->stale == NULL || rep->crl_issuers == NULL) {
         sk_X509_CRL_free(rep->crls);
         sk_X509_CRL_free(rep->stale);
+        sk_X509_free(rep->crl_issuers);
         free(rep);
         return NULL;
     }
@@ -39,9 +41,61 @@ void dsec_report_free(dsec_report *rep)
         free(rep->attempts[i].url);
     }
     free(rep->attempts);
+    dsec_report_clear_paths(rep);
     sk_X509_CRL_free(rep->stale);
     sk_X509_CRL_pop_free(rep->crls, X509_CRL_free);
+    sk_X509_pop_free(rep->crl_issuers, X509_free);
     free(rep);
+}
+
+int dsec_report_add_path(dsec_report *rep, const char *line)
+{
+    char **v;
+
+    if (rep == NULL || line == NULL) {
+        return 0;
+    }
+    if (rep->npaths >= DSEC_REPORT_MAX_PATHS) {
+        rep->paths_dropped++;
+        return 1;
+    }
+    v = realloc(rep->paths, (rep->npaths + 1) * sizeof(*v));
+    if (v == NULL) {
+        return 0;
+    }
+    rep->paths = v;
+    if ((v[rep->npaths] = strdup(line)) == NULL) {
+        return 0;
+    }
+    rep->npaths++;
+    return 1;
+}
+
+void dsec_report_clear_paths(dsec_report *rep)
+{
+    size_t i;
+
+    for (i = 0; i < rep->npaths; i++) {
+        free(rep->paths[i]);
+    }
+    free(rep->paths);
+    rep->paths = NULL;
+    rep->npaths = 0;
+    rep->paths_dropped = 0;
+}
+
+void dsec_report_move_paths(dsec_report *to, dsec_report *from)
+{
+    if (to == NULL || from == NULL || to == from) {
+        return;
+    }
+    dsec_report_clear_paths(to);
+    to->paths = from->paths;
+    to->npaths = from->npaths;
+    to->paths_dropped = from->paths_dropped;
+    from->paths = NULL;
+    from->npaths = 0;
+    from->paths_dropped = 0;
 }
 
 dsec_attempt *dsec_report_add_attempt(dsec_report *rep, int depth,
@@ -105,8 +159,11 @@ dsec_class dsec_classify(int x509_err, dsec_rv rv)
     case X509_V_OK:
         return DSEC_CLASS_VALID;
     case X509_V_ERR_UNABLE_TO_GET_CRL:
-        /* no CDP we may fetch: retrying cannot help, the set-up must change */
+        /* no CDP we may fetch (none, schemes not allowed, a URL that can
+           never be fetched such as a hostless ldap:///): retrying cannot
+           help, the set-up must change */
         return rv == DSEC_ERR_NO_CDP || rv == DSEC_ERR_SCHEME
+                       || rv == DSEC_ERR_INVALID
                    ? DSEC_CLASS_FATAL
                    : DSEC_CLASS_TRANSIENT;
     /* a CRL was obtained but cannot be used: the CA may publish a good one */

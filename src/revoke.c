@@ -150,6 +150,25 @@ static void link_remember(const struct gate_link *id)
     pthread_mutex_unlock(&gate_lock);
 }
 
+int dsec_link_verify(X509 *cert, X509 *issuer)
+{
+    EVP_PKEY *key = X509_get0_pubkey(issuer);
+    struct gate_link id;
+    int ok, have_id;
+
+    ERR_set_mark();
+    have_id = link_id(cert, issuer, &id);
+    ok = have_id && link_known(&id);
+    if (!ok) {
+        ok = key != NULL && X509_verify(cert, key) > 0;
+        if (ok && have_id) {
+            link_remember(&id);
+        }
+    }
+    ERR_pop_to_mark();
+    return ok;
+}
+
 int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth)
 {
     int n = sk_X509_num(chain);
@@ -167,21 +186,8 @@ int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth)
     for (i = n - 2; i >= 0; i--) {
         X509 *cert = sk_X509_value(chain, i);
         X509 *issuer = sk_X509_value(chain, i + 1);
-        EVP_PKEY *key = X509_get0_pubkey(issuer);
-        struct gate_link id;
-        int ok, have_id;
 
-        ERR_set_mark();
-        have_id = link_id(cert, issuer, &id);
-        ok = have_id && link_known(&id);
-        if (!ok) {
-            ok = key != NULL && X509_verify(cert, key) > 0;
-            if (ok && have_id) {
-                link_remember(&id);
-            }
-        }
-        ERR_pop_to_mark();
-        if (!ok) {
+        if (!dsec_link_verify(cert, issuer)) {
             if (bad_depth != NULL) {
                 *bad_depth = i;
             }
@@ -252,9 +258,15 @@ static void set_depth(dsec_report *rep, int depth, dsec_rv rv, const char *url,
     snprintf(st->detail, sizeof(st->detail), "%s", detail);
 }
 
-static int use_crl(dsec_report *rep, X509_CRL *crl, time_t now)
+static int use_crl(dsec_report *rep, X509_CRL *crl, X509 *issuer, time_t now)
 {
     if (rep == NULL || !sk_X509_CRL_push(rep->crls, crl)) {
+        X509_CRL_free(crl);
+        return 0;
+    }
+    /* the key that verified it, so the hook need not verify it again */
+    if (!X509_add_cert(rep->crl_issuers, issuer, X509_ADD_FLAG_UP_REF)) {
+        sk_X509_CRL_pop(rep->crls);
         X509_CRL_free(crl);
         return 0;
     }
@@ -291,7 +303,7 @@ static dsec_rv from_cache(dsec_engine *eng, const char *url, X509 *issuer,
                  rv == DSEC_OK ? "" : err.msg);
     }
     if (rv == DSEC_OK) {
-        if (!use_crl(rep, crl, now)) {
+        if (!use_crl(rep, crl, issuer, now)) {
             return DSEC_ERR_NOMEM;
         }
         set_depth(rep, depth, DSEC_OK, url, "cached CRL");
@@ -407,7 +419,7 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
                       att != NULL ? att->detail : scratch.detail);
         }
         if (rv == DSEC_OK) {
-            if (!use_crl(rep, crl, now)) {
+            if (!use_crl(rep, crl, issuer, now)) {
                 rv = DSEC_ERR_NOMEM;
             }
             goto done;
@@ -429,7 +441,7 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
                          "domainsec: using a CRL past its nextUpdate "
                          "(stale_grace) for %s",
                          cdps.v[i].url);
-                rv = use_crl(rep, crl, now) ? DSEC_OK : DSEC_ERR_NOMEM;
+                rv = use_crl(rep, crl, issuer, now) ? DSEC_OK : DSEC_ERR_NOMEM;
                 set_depth(rep, depth, rv, cdps.v[i].url,
                           "stale CRL within stale_grace");
                 goto done;

@@ -29,7 +29,8 @@ typedef enum {
     DSEC_ERR_BACKOFF = -16, /* a recent fetch of this URL failed */
     DSEC_ERR_UNSUPPORTED = -17, /* scheme allowed but no fetcher built in */
     DSEC_ERR_NOT_FOUND = -18, /* server answered, but no CRL there */
-    DSEC_ERR_INTERNAL = -19
+    DSEC_ERR_INTERNAL = -19,
+    DSEC_ERR_NO_CRL = -20 /* LDAP: no such entry, or no CRL value in it */
 } dsec_rv;
 
 #define DSEC_ERR_MSG_LEN 256

@@ -55,6 +55,8 @@ typedef enum {
     DSEC_D_CDP_SCHEMES,
     DSEC_D_LOG,
     DSEC_D_LOG_LEVEL,
+    DSEC_D_MAX_PATH_DEPTH,
+    DSEC_D_MAX_SIGNATURE_CHECKS,
     DSEC_D_COUNT
 } dsec_directive;
 
@@ -76,6 +78,8 @@ typedef struct dsec_config {
     unsigned int cdp_schemes;
     dsec_log_target log;
     dsec_log_level log_level;
+    int max_path_depth; /* CA certificates above the leaf in a path */
+    int max_signature_checks; /* per verification, in the path builder */
 } dsec_config;
 
 #define DSEC_DEFAULT_TRUST_DIRS "/etc/domainsec/roots"
@@ -84,6 +88,8 @@ typedef struct dsec_config {
 #define DSEC_DEFAULT_FETCH_TIMEOUT 10
 #define DSEC_DEFAULT_MAX_CRL_SIZE (64u * 1024u * 1024u)
 #define DSEC_DEFAULT_FAIL_CACHE 10
+#define DSEC_DEFAULT_MAX_PATH_DEPTH 10
+#define DSEC_DEFAULT_MAX_SIGNATURE_CHECKS 100
 
 /* A config holding every default. */
 dsec_config *dsec_config_new(void);

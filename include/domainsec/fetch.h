@@ -39,6 +39,20 @@ dsec_rv dsec_fetch_http(const dsec_config *cfg, const char *url,
                         dsec_fetch_result *res, DSEC_ERR *err);
 
 /*
+ * ldap:// and ldaps:// (fetch_ldap.c, OpenLDAP): anonymous bind, base-scope
+ * search of the URL's DN for its attribute (certificateRevocationList;binary
+ * when none; authorityRevocationList and deltaRevocationList accepted, any
+ * other refused). A URL without a host is refused (DSEC_ERR_INVALID): no
+ * default server. fetch_timeout covers DNS, connect, TLS, bind and search;
+ * max_crl_size caps the value. Never through http_proxy: route "direct".
+ * Server down: DSEC_ERR_CONNECT; deadline: DSEC_ERR_TIMEOUT; no such entry
+ * or no value of the attribute: DSEC_ERR_NOT_FOUND (err->msg names what is
+ * missing); err->code holds the LDAP result code when there is one.
+ */
+dsec_rv dsec_fetch_ldap(const dsec_config *cfg, const char *url,
+                        dsec_fetch_result *res, DSEC_ERR *err);
+
+/*
  * Re-entry guard: non-zero while this thread is inside a fetch (libcurl may
  * verify an https peer through OpenSSL, which runs the domainsec hook).
  */

@@ -26,6 +26,7 @@ typedef enum {
 } dsec_class;
 
 #define DSEC_REPORT_MAX_DEPTH 32
+#define DSEC_REPORT_MAX_PATHS 200
 
 typedef struct {
     int depth;
@@ -60,8 +61,14 @@ typedef struct dsec_report {
     size_t nattempts;
     size_t cap;
     STACK_OF(X509_CRL) * crls; /* usable CRLs obtained for this chain */
+    /* crl_issuers[i]: the certificate whose key verified crls[i] */
+    STACK_OF(X509) * crl_issuers;
     /* those of crls past nextUpdate, admitted by stale_grace (borrowed) */
     STACK_OF(X509_CRL) * stale;
+    /* the path builder's log: every path tried and why it was rejected */
+    char **paths;
+    size_t npaths;
+    size_t paths_dropped; /* lines over DSEC_REPORT_MAX_PATHS */
     /* state of the hook while the built-in check runs */
     X509_STORE_CTX_verify_cb host_cb;
     int saved_err;
@@ -72,6 +79,12 @@ void dsec_report_free(dsec_report *rep);
 /* Append an attempt (url copied); returns the attempt or NULL on ENOMEM. */
 dsec_attempt *dsec_report_add_attempt(dsec_report *rep, int depth,
                                       const char *url);
+
+/* Append one line of the path builder's log (copied). */
+int dsec_report_add_path(dsec_report *rep, const char *line);
+void dsec_report_clear_paths(dsec_report *rep);
+/* Hand from's path log over to to. */
+void dsec_report_move_paths(dsec_report *to, dsec_report *from);
 
 const char *dsec_class_name(dsec_class cls);
 int dsec_class_exit_code(dsec_class cls);

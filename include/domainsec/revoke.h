@@ -35,6 +35,13 @@ dsec_cache *dsec_engine_cache(dsec_engine *eng);
 int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth);
 
 /*
+ * 1 when cert's signature verifies with issuer's key. Verified links are
+ * remembered process-wide (SHA-256 of the certificate and the key), so a
+ * link checked by the path builder is not verified again by the gate.
+ */
+int dsec_link_verify(X509 *cert, X509 *issuer);
+
+/*
  * Obtain a usable CRL for cert (issued by issuer) at depth: from the cache,
  * else each CDP URI in turn (at most DSEC_MAX_FETCHES_PER_CERT network
  * fetches) until one yields a complete CRL of issuer valid at now. The CRL

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <time.h>
 #include <openssl/x509.h>
+#include "domainsec/common.h"
+#include "domainsec/config.h"
 
 #ifndef DOMAINSEC_VERSION_STRING
 #define DOMAINSEC_VERSION_STRING "0.1.0"
@@ -23,6 +25,9 @@
 
 /* Subcommands: argv[0] is the subcommand name; return the exit code. */
 int dsec_cli_verify(int argc, char **argv);
+int dsec_cli_trust(int argc, char **argv);
+int dsec_cli_fetch(int argc, char **argv);
+int dsec_cli_doctor(int argc, char **argv);
 
 /*
  * Load the OpenSSL configuration (file, or OPENSSL_CONF / the default when
@@ -57,5 +62,46 @@ void dsec_cli_name(const X509_NAME *name, char *buf, size_t len);
 
 /* ISO 8601 form of t into buf (always NUL-terminated). */
 void dsec_cli_asn1_time(const ASN1_TIME *t, char *buf, size_t len);
+
+/*
+ * The configuration file the way OpenSSL picks it: file, else
+ * $OPENSSL_CONF, else OpenSSL's default openssl.cnf. A new string.
+ */
+char *dsec_cli_config_path(const char *file);
+
+/*
+ * Read the domainsec provider's section of the OpenSSL configuration file
+ * (file, or OPENSSL_CONF / the default when file is NULL) the way OpenSSL
+ * hands it to the provider (openssl_conf -> providers -> the "domainsec"
+ * entry), and parse its directives strictly into a new dsec_config. On
+ * failure returns 0 and writes why (the parse error with its line, or the
+ * directive and value that are refused). *section receives the section
+ * name when not NULL (a new string).
+ */
+int dsec_cli_read_settings(const char *file, dsec_config **out, char **section,
+                           char *why, size_t whylen);
+
+/*
+ * Print the details of a CRL, one "label: value" line each, every line
+ * prefixed by indent: issuer, thisUpdate, nextUpdate, CRL number, entries
+ * and whether it is a delta CRL.
+ */
+void dsec_cli_print_crl(X509_CRL *crl, const char *indent);
+
+/* One-line summary of a CRL (issuer, number, entries, nextUpdate). */
+void dsec_cli_crl_summary(X509_CRL *crl, char *buf, size_t len);
+
+/*
+ * The time and completeness checks of the library's dsec_crl_check, which
+ * also wants the issuer: not a delta CRL, thisUpdate not in the future (300
+ * s of skew), nextUpdate present and not older than now - grace. Returns
+ * DSEC_OK, DSEC_ERR_CRL_DELTA, _CRL_FUTURE or _CRL_STALE; why gets a short
+ * description ("current", "past its nextUpdate (stale)", ...).
+ */
+dsec_rv dsec_cli_crl_time(X509_CRL *crl, time_t now, long grace, char *why,
+                          size_t whylen);
+
+/* Signature of crl with the key of cert: 1 verifies, 0 does not. */
+int dsec_cli_crl_signed_by(X509_CRL *crl, X509 *cert);
 
 #endif /* DOMAINSEC_CLI_CLI_H */

@@ -20,6 +20,12 @@ struct dsec_cli_cmd {
 static const struct dsec_cli_cmd dsec_cli_cmds[] = {
     { "verify", dsec_cli_verify,
       "verify a certificate chain, checking revocation online" },
+    { "fetch", dsec_cli_fetch,
+      "fetch one CRL distribution point and show the CRL" },
+    { "doctor", dsec_cli_doctor,
+      "check the configuration, directories, proxy and CDPs end to end" },
+    { "trust", dsec_cli_trust,
+      "list the trust anchors and cross-certificates (trust list)" },
     { NULL, NULL, NULL }
 };
 

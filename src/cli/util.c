@@ -3,8 +3,10 @@
  * Helpers shared by the subcommands of the domainsec command: loading the
  * OpenSSL configuration the way a host does (so the provider hooks every
  * X509_STORE created afterwards), finding the provider's report index,
- * reading certificate files (PEM bundles or DER), parsing --at times and
- * formatting names and times for the output.
+ * reading the provider's own section of the configuration (for the
+ * commands that fetch by themselves), reading certificate files (PEM
+ * bundles or DER), parsing --at times and formatting names, times and CRL
+ * details for the output.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,14 +15,20 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/conf.h>
 #include <openssl/core.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
+#include <openssl/x509v3.h>
 #include "domainsec/report.h"
 #include "cli.h"
+
+/* Clock skew tolerated on thisUpdate, as the library's dsec_crl_check. */
+#define DSEC_CLI_CRL_SKEW 300
 
 /* Largest certificate file read: far beyond any real bundle. */
 #define DSEC_CLI_MAX_FILE (16L * 1024 * 1024)
@@ -402,4 +410,285 @@ void dsec_cli_asn1_time(const ASN1_TIME *t, char *buf, size_t len)
 
 done:
     BIO_free(bio);
+}
+
+char *dsec_cli_config_path(const char *file)
+{
+    const char *env;
+
+    if (file != NULL) {
+        return OPENSSL_strdup(file);
+    }
+    env = getenv("OPENSSL_CONF");
+    if (env != NULL && env[0] != '\0') {
+        return OPENSSL_strdup(env);
+    }
+    return CONF_get1_default_config_file();
+}
+
+/* The section of the provider entry named DSEC_CLI_PROVIDER, or NULL. */
+static const char *dsec_cli_provider_section(CONF *conf, const char *provs)
+{
+    STACK_OF(CONF_VALUE) *entries = NCONF_get_section(conf, provs);
+    STACK_OF(CONF_VALUE) * sect;
+    const CONF_VALUE *v, *w;
+    const char *name;
+    int i, j;
+
+    for (i = 0; i < sk_CONF_VALUE_num(entries); i++) {
+        v = sk_CONF_VALUE_value(entries, i);
+        name = v->name;
+        sect = NCONF_get_section(conf, v->value);
+        /* "identity" renames the provider, as OpenSSL's provider_conf.c */
+        for (j = 0; j < sk_CONF_VALUE_num(sect); j++) {
+            w = sk_CONF_VALUE_value(sect, j);
+            if (strcmp(w->name, "identity") == 0) {
+                name = w->value;
+            }
+        }
+        if (sect != NULL && strcmp(name, DSEC_CLI_PROVIDER) == 0) {
+            return v->value;
+        }
+    }
+    return NULL;
+}
+
+int dsec_cli_read_settings(const char *file, dsec_config **out, char **section,
+                           char *why, size_t whylen)
+{
+    CONF *conf = NULL;
+    STACK_OF(CONF_VALUE) * values;
+    const CONF_VALUE *v;
+    const char *init, *provs, *sect;
+    char *path = NULL;
+    dsec_config *cfg = NULL;
+    DSEC_ERR err = { 0 };
+    unsigned long e;
+    long eline = -1;
+    int i, d;
+    int ret = 0;
+
+    ERR_set_mark();
+    path = dsec_cli_config_path(file);
+    conf = NCONF_new(NULL);
+    if (path == NULL || conf == NULL) {
+        snprintf(why, whylen, "out of memory");
+        goto done;
+    }
+    if (NCONF_load(conf, path, &eline) <= 0) {
+        e = ERR_peek_last_error();
+        if (eline > 0) {
+            snprintf(why, whylen, "%s, line %ld: %s", path, eline,
+                     ERR_reason_error_string(e) != NULL
+                         ? ERR_reason_error_string(e)
+                         : "syntax error");
+        } else {
+            snprintf(why, whylen, "cannot read %s: %s", path,
+                     ERR_reason_error_string(e) != NULL
+                         ? ERR_reason_error_string(e)
+                         : "unknown error");
+        }
+        goto done;
+    }
+    init = NCONF_get_string(conf, NULL, "openssl_conf");
+    if (init == NULL) {
+        snprintf(why, whylen, "%s has no openssl_conf line", path);
+        goto done;
+    }
+    provs = NCONF_get_string(conf, init, "providers");
+    if (provs == NULL) {
+        snprintf(why, whylen, "%s: section [%s] has no providers line", path,
+                 init);
+        goto done;
+    }
+    sect = dsec_cli_provider_section(conf, provs);
+    if (sect == NULL) {
+        snprintf(why, whylen,
+                 "%s: section [%s] lists no %s provider with a section", path,
+                 provs, DSEC_CLI_PROVIDER);
+        goto done;
+    }
+    cfg = dsec_config_new();
+    values = NCONF_get_section(conf, sect);
+    if (cfg == NULL || values == NULL) {
+        snprintf(why, whylen, "out of memory");
+        goto done;
+    }
+    /* in file order: a repeated directive ends with its last value */
+    for (i = 0; i < sk_CONF_VALUE_num(values); i++) {
+        v = sk_CONF_VALUE_value(values, i);
+        for (d = 0; d < DSEC_D_COUNT; d++) {
+            if (strcmp(v->name, dsec_config_directives[d]) == 0) {
+                break;
+            }
+        }
+        if (d == DSEC_D_COUNT) {
+            continue; /* module, activate, identity: OpenSSL's */
+        }
+        if (dsec_config_set(cfg, v->name, v->value, &err) != DSEC_OK) {
+            snprintf(why, whylen, "%s [%s]: %s", path, sect, err.msg);
+            goto done;
+        }
+    }
+    if (section != NULL) {
+        *section = OPENSSL_strdup(sect);
+        if (*section == NULL) {
+            snprintf(why, whylen, "out of memory");
+            goto done;
+        }
+    }
+    *out = cfg;
+    cfg = NULL;
+    ret = 1;
+
+done:
+    ERR_pop_to_mark();
+    dsec_config_free(cfg);
+    NCONF_free(conf);
+    OPENSSL_free(path);
+    return ret;
+}
+
+/* CRL number as "4096 (0x1000)"; "(none)" without the extension. */
+static void dsec_cli_crl_number(X509_CRL *crl, char *buf, size_t len)
+{
+    ASN1_INTEGER *num = NULL;
+    BIGNUM *bn = NULL;
+    char *dec = NULL, *hex = NULL;
+
+    snprintf(buf, len, "(none)");
+    num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+    if (num == NULL) {
+        goto done;
+    }
+    bn = ASN1_INTEGER_to_BN(num, NULL);
+    if (bn == NULL || (dec = BN_bn2dec(bn)) == NULL
+        || (hex = BN_bn2hex(bn)) == NULL) {
+        snprintf(buf, len, "(unreadable)");
+        goto done;
+    }
+    snprintf(buf, len, "%s (0x%s)", dec, hex);
+
+done:
+    OPENSSL_free(dec);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    ASN1_INTEGER_free(num);
+}
+
+static int dsec_cli_crl_entries(X509_CRL *crl)
+{
+    STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
+
+    return revoked != NULL ? sk_X509_REVOKED_num(revoked) : 0;
+}
+
+void dsec_cli_print_crl(X509_CRL *crl, const char *indent)
+{
+    ASN1_INTEGER *base = NULL;
+    BIGNUM *bn = NULL;
+    char *dec = NULL;
+    char buf[512];
+
+    ERR_set_mark();
+    dsec_cli_name(X509_CRL_get_issuer(crl), buf, sizeof(buf));
+    printf("%sissuer:     %s\n", indent, buf);
+    dsec_cli_asn1_time(X509_CRL_get0_lastUpdate(crl), buf, sizeof(buf));
+    printf("%sthisUpdate: %s\n", indent, buf);
+    if (X509_CRL_get0_nextUpdate(crl) != NULL) {
+        dsec_cli_asn1_time(X509_CRL_get0_nextUpdate(crl), buf, sizeof(buf));
+    } else {
+        snprintf(buf, sizeof(buf), "(none)");
+    }
+    printf("%snextUpdate: %s\n", indent, buf);
+    dsec_cli_crl_number(crl, buf, sizeof(buf));
+    printf("%sCRL number: %s\n", indent, buf);
+    printf("%sentries:    %d\n", indent, dsec_cli_crl_entries(crl));
+    base = X509_CRL_get_ext_d2i(crl, NID_delta_crl, NULL, NULL);
+    if (base != NULL) {
+        bn = ASN1_INTEGER_to_BN(base, NULL);
+        dec = bn != NULL ? BN_bn2dec(bn) : NULL;
+        printf("%sdelta CRL:  yes (base CRL number %s)\n", indent,
+               dec != NULL ? dec : "unreadable");
+    } else if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0) {
+        printf("%sdelta CRL:  yes (unreadable base CRL number)\n", indent);
+    } else {
+        printf("%sdelta CRL:  no\n", indent);
+    }
+    OPENSSL_free(dec);
+    BN_free(bn);
+    ASN1_INTEGER_free(base);
+    ERR_pop_to_mark();
+}
+
+void dsec_cli_crl_summary(X509_CRL *crl, char *buf, size_t len)
+{
+    char issuer[256], number[128], next[64];
+
+    ERR_set_mark();
+    dsec_cli_name(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+    dsec_cli_crl_number(crl, number, sizeof(number));
+    if (X509_CRL_get0_nextUpdate(crl) != NULL) {
+        dsec_cli_asn1_time(X509_CRL_get0_nextUpdate(crl), next, sizeof(next));
+    } else {
+        snprintf(next, sizeof(next), "(none)");
+    }
+    snprintf(buf, len, "CRL of %s, number %s, %d entr%s, nextUpdate %s%s",
+             issuer, number, dsec_cli_crl_entries(crl),
+             dsec_cli_crl_entries(crl) == 1 ? "y" : "ies", next,
+             X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0
+                 ? ", delta CRL"
+                 : "");
+    ERR_pop_to_mark();
+}
+
+int dsec_cli_crl_signed_by(X509_CRL *crl, X509 *cert)
+{
+    EVP_PKEY *key;
+    int ok;
+
+    ERR_set_mark();
+    key = X509_get0_pubkey(cert);
+    ok = key != NULL && X509_CRL_verify(crl, key) > 0;
+    ERR_pop_to_mark();
+    return ok;
+}
+
+/*
+ * The time and completeness checks of dsec_crl_check, which also needs the
+ * issuer: a CDP must serve a complete CRL current at now.
+ */
+dsec_rv dsec_cli_crl_time(X509_CRL *crl, time_t now, long grace, char *why,
+                          size_t whylen)
+{
+    const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+    const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl);
+    time_t limit;
+
+    if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0) {
+        snprintf(why, whylen,
+                 "delta CRL: a CDP must serve a complete CRL (unusable)");
+        return DSEC_ERR_CRL_DELTA;
+    }
+    limit = now + DSEC_CLI_CRL_SKEW;
+    if (last == NULL || X509_cmp_time(last, &limit) >= 0) {
+        snprintf(why, whylen, "thisUpdate is in the future (unusable)");
+        return DSEC_ERR_CRL_FUTURE;
+    }
+    if (next == NULL) {
+        snprintf(why, whylen, "no nextUpdate (unusable)");
+        return DSEC_ERR_CRL_STALE;
+    }
+    limit = now - grace;
+    if (X509_cmp_time(next, &limit) <= 0) {
+        snprintf(why, whylen, "past its nextUpdate%s (stale)",
+                 grace > 0 ? " and stale_grace" : "");
+        return DSEC_ERR_CRL_STALE;
+    }
+    if (X509_cmp_time(next, &now) <= 0) {
+        snprintf(why, whylen, "past its nextUpdate, within stale_grace");
+        return DSEC_OK;
+    }
+    snprintf(why, whylen, "current");
+    return DSEC_OK;
 }

@@ -377,16 +377,68 @@ static void dsec_verify_print_chain(X509_STORE_CTX *ctx, X509 *leaf)
         dsec_cli_name(X509_get_subject_name(x), subject, sizeof(subject));
         dsec_cli_name(X509_get_issuer_name(x), issuer, sizeof(issuer));
         dsec_cli_asn1_time(X509_get0_notAfter(x), after, sizeof(after));
+        /* the path builder hands cross-certificates over in the trusted
+           part of the chain: only its top is the anchor */
         printf("  depth %d: %s%s\n", i, subject,
-               i >= nuntrusted ? "  [trust anchor]" : "");
+               i >= nuntrusted && i == n - 1 ? "  [trust anchor]" : "");
         printf("      issuer:   %s\n", issuer);
         printf("      notAfter: %s\n", after);
     }
 }
 
-static void dsec_verify_print_attempts(const dsec_report *rep)
+/* The path builder's log: every path tried, and why each was rejected. */
+static void dsec_verify_print_paths(const dsec_report *rep)
 {
+    size_t i;
+
+    if (rep == NULL || rep->npaths == 0) {
+        return;
+    }
+    printf("paths tried:\n");
+    for (i = 0; i < rep->npaths; i++) {
+        printf("  %s\n", rep->paths[i]);
+    }
+    if (rep->paths_dropped > 0) {
+        printf("  (%zu more lines)\n", rep->paths_dropped);
+    }
+}
+
+/*
+ * The CRL an attempt at depth yielded: among the CRLs the engine obtained
+ * for the chain, the one named after the issuer of the certificate at depth
+ * and signed with the key of the certificate above it (the engine accepts a
+ * CRL only after that check).
+ */
+static X509_CRL *dsec_verify_attempt_crl(const dsec_report *rep,
+                                         STACK_OF(X509) * chain, int depth)
+{
+    X509_CRL *crl;
+    X509 *cert, *issuer;
+    int i;
+
+    if (rep->crls == NULL || chain == NULL || depth < 0
+        || depth + 1 >= sk_X509_num(chain)) {
+        return NULL;
+    }
+    cert = sk_X509_value(chain, depth);
+    issuer = sk_X509_value(chain, depth + 1);
+    for (i = 0; i < sk_X509_CRL_num(rep->crls); i++) {
+        crl = sk_X509_CRL_value(rep->crls, i);
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert))
+                == 0
+            && dsec_cli_crl_signed_by(crl, issuer)) {
+            return crl;
+        }
+    }
+    return NULL;
+}
+
+static void dsec_verify_print_attempts(X509_STORE_CTX *ctx,
+                                       const dsec_report *rep)
+{
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
     const dsec_attempt *a;
+    X509_CRL *crl;
     char url[512];
     size_t i;
 
@@ -419,6 +471,11 @@ static void dsec_verify_print_attempts(const dsec_report *rep)
             printf(", route: %s", a->route);
         }
         printf("\n");
+        if (a->rv == DSEC_OK
+            && (crl = dsec_verify_attempt_crl(rep, chain, a->depth)) != NULL) {
+            printf("      CRL:\n");
+            dsec_cli_print_crl(crl, "        ");
+        }
     }
 }
 
@@ -576,7 +633,8 @@ int dsec_cli_verify(int argc, char **argv)
         rep = X509_STORE_CTX_get_ex_data(ctx, idx);
     }
     dsec_verify_print_chain(ctx, leaf);
-    dsec_verify_print_attempts(rep);
+    dsec_verify_print_paths(rep);
+    dsec_verify_print_attempts(ctx, rep);
     dsec_verify_print_errors(&errs);
     cls = dsec_verify_print_result(ctx, rc, rep);
     ret = dsec_class_exit_code(cls);

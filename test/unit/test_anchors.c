@@ -5,11 +5,21 @@
  * block, DER, TRUSTED CERTIFICATE, malformed, a bundle with a malformed
  * block, empty, oversized, dot file,
  * subdirectory, symlinked duplicate, a second directory, a missing one):
- * counts, load order, sources, subject lookup (two anchors sharing a
- * subject, names differing only in string type or case) and NULL safety.
+ * counts, load order, sources, duplicates kept once, the skipped list,
+ * every search (subject, including names differing only in string type or
+ * case; issuer and serial; SHA-1 and SHA-256 fingerprint; subject key
+ * identifier), reference counting and NULL safety. A dsec_certdir on its
+ * own directory: adding, removing and rewriting a file in place is seen
+ * after the check interval and not before, an unchanged directory keeps
+ * its snapshot, a snapshot held by a reader survives rebuilds, and threads
+ * reading while files change always get a whole snapshot.
  * Certificates are generated here; nothing outside the temp dir is touched.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +29,11 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include "testutil.h"
 #include "domainsec/anchors.h"
 #include "domainsec/log.h"
@@ -46,10 +58,13 @@ static EVP_PKEY *keys[C_NUM];
 static X509 *certs[C_NUM];
 static dsec_anchors *set;
 
-static X509 *make_cert(const char *cn, EVP_PKEY *key)
+/* A self-signed certificate; with_skid adds a subjectKeyIdentifier. */
+static X509 *make_cert_skid(const char *cn, EVP_PKEY *key, int with_skid)
 {
     X509 *cert = NULL;
     X509_NAME *name = NULL;
+    X509_EXTENSION *ext = NULL;
+    X509V3_CTX v3;
     unsigned char serial[8];
     BIGNUM *bn = NULL;
     int ok = 0;
@@ -71,12 +86,23 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key)
         || !X509_set_issuer_name(cert, name)
         || X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == NULL
         || X509_gmtime_adj(X509_getm_notAfter(cert), 86400) == NULL
-        || !X509_set_pubkey(cert, key)
-        || X509_sign(cert, key, EVP_sha256()) <= 0) {
+        || !X509_set_pubkey(cert, key)) {
+        goto done;
+    }
+    if (with_skid) {
+        X509V3_set_ctx(&v3, cert, cert, NULL, NULL, 0);
+        ext =
+            X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier, "hash");
+        if (ext == NULL || !X509_add_ext(cert, ext, -1)) {
+            goto done;
+        }
+    }
+    if (X509_sign(cert, key, EVP_sha256()) <= 0) {
         goto done;
     }
     ok = 1;
 done:
+    X509_EXTENSION_free(ext);
     BN_free(bn);
     X509_NAME_free(name);
     if (!ok) {
@@ -250,7 +276,8 @@ static int suite_init(void)
         if (keys[i] == NULL) {
             return -1;
         }
-        certs[i] = make_cert(cns[i], keys[i]);
+        /* the TRUSTED CERTIFICATE one has no SKID: not in that index */
+        certs[i] = make_cert_skid(cns[i], keys[i], i != C_TRUSTED);
         if (certs[i] == NULL) {
             return -1;
         }
@@ -457,6 +484,429 @@ static void test_anchors_null_and_empty(void)
     X509_NAME_free(name);
 }
 
+static void test_anchors_duplicates(void)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    size_t pos = 0;
+    size_t idx = 0;
+
+    /* 10-single.pem, its symlink abcd1234.0 and two/dup.pem: kept once */
+    CU_ASSERT_FATAL(X509_digest(certs[C_SINGLE], EVP_sha256(), md, &mdlen));
+    CU_ASSERT_EQUAL(
+        dsec_anchors_find_fingerprint(set, NID_sha256, md, mdlen, &pos, &idx),
+        1);
+    CU_ASSERT_EQUAL(idx, 0);
+    check_source(0, dir1, "10-single.pem");
+    CU_ASSERT_EQUAL(
+        dsec_anchors_find_fingerprint(set, NID_sha256, md, mdlen, &pos, &idx),
+        0);
+}
+
+static void test_anchors_skipped(void)
+{
+    static const char *const files[] = { "40-bad.pem", "41-garbage.bin",
+                                         "45-mixed.pem", "50-empty.pem",
+                                         "70-big.bin" };
+    char want[256];
+    const char *path = NULL;
+    const char *why = NULL;
+    size_t i;
+
+    CU_ASSERT_EQUAL_FATAL(dsec_anchors_skipped_count(set), 6);
+    for (i = 0; i < 5; i++) {
+        snprintf(want, sizeof(want), "%s/%s", dir1, files[i]);
+        CU_ASSERT_FATAL(dsec_anchors_skipped(set, i, &path, &why));
+        CU_ASSERT_STRING_EQUAL(path, want);
+        CU_ASSERT_PTR_NOT_NULL(why);
+    }
+    CU_ASSERT_FATAL(dsec_anchors_skipped(set, 0, &path, &why));
+    CU_ASSERT_STRING_EQUAL(why, "no valid certificate in it");
+    CU_ASSERT_FATAL(dsec_anchors_skipped(set, 2, &path, &why));
+    CU_ASSERT_STRING_EQUAL(why, "1 malformed certificate block(s) skipped");
+    CU_ASSERT_FATAL(dsec_anchors_skipped(set, 4, &path, &why));
+    CU_ASSERT_STRING_EQUAL(why, "larger than 1 MiB");
+    CU_ASSERT_FATAL(dsec_anchors_skipped(set, 5, &path, &why));
+    CU_ASSERT_STRING_EQUAL(path, missing);
+    CU_ASSERT_STRING_EQUAL(why, strerror(ENOENT));
+    CU_ASSERT_EQUAL(dsec_anchors_skipped(set, 6, &path, &why), 0);
+}
+
+static void test_anchors_find_issuer_serial(void)
+{
+    ASN1_INTEGER *other = NULL;
+    size_t pos;
+    size_t idx;
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < dsec_anchors_count(set); i++) {
+        X509 *x = dsec_anchors_get0(set, i);
+
+        pos = 0;
+        CU_ASSERT_EQUAL(dsec_anchors_find_issuer_serial(
+                            set, X509_get_issuer_name(x),
+                            X509_get0_serialNumber(x), &pos, &idx),
+                        1);
+        CU_ASSERT_EQUAL(idx, i);
+        CU_ASSERT_EQUAL(dsec_anchors_find_issuer_serial(
+                            set, X509_get_issuer_name(x),
+                            X509_get0_serialNumber(x), &pos, &idx),
+                        0);
+    }
+    /* right issuer, another serial; right serial, another issuer */
+    other = ASN1_INTEGER_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+    CU_ASSERT_FATAL(ASN1_INTEGER_set(other, 424242));
+    pos = 0;
+    CU_ASSERT_EQUAL(
+        dsec_anchors_find_issuer_serial(set, X509_get_issuer_name(certs[C_DER]),
+                                        other, &pos, &idx),
+        0);
+    pos = 0;
+    CU_ASSERT_EQUAL(dsec_anchors_find_issuer_serial(
+                        set, X509_get_issuer_name(certs[C_DER]),
+                        X509_get0_serialNumber(certs[C_B1]), &pos, &idx),
+                    0);
+    /* Shared: same issuer name, two serials, each finds its own */
+    for (j = C_SHARED1; j <= C_SHARED2; j += C_SHARED2 - C_SHARED1) {
+        pos = 0;
+        CU_ASSERT_EQUAL(dsec_anchors_find_issuer_serial(
+                            set, X509_get_issuer_name(certs[j]),
+                            X509_get0_serialNumber(certs[j]), &pos, &idx),
+                        1);
+        CU_ASSERT_EQUAL(X509_cmp(dsec_anchors_get0(set, idx), certs[j]), 0);
+    }
+    ASN1_INTEGER_free(other);
+}
+
+static void test_anchors_find_fingerprint(void)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    const unsigned char *got;
+    size_t glen = 0;
+    size_t pos;
+    size_t idx;
+    size_t i;
+
+    for (i = 0; i < C_NUM; i++) {
+        CU_ASSERT_FATAL(X509_digest(certs[i], EVP_sha1(), md, &mdlen));
+        pos = 0;
+        CU_ASSERT_EQUAL(
+            dsec_anchors_find_fingerprint(set, NID_sha1, md, mdlen, &pos, &idx),
+            1);
+        CU_ASSERT_EQUAL(X509_cmp(dsec_anchors_get0(set, idx), certs[i]), 0);
+        got = dsec_anchors_get0_fingerprint(set, idx, NID_sha1, &glen);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+        CU_ASSERT_EQUAL(glen, 20);
+        CU_ASSERT_EQUAL(memcmp(got, md, 20), 0);
+
+        CU_ASSERT_FATAL(X509_digest(certs[i], EVP_sha256(), md, &mdlen));
+        pos = 0;
+        CU_ASSERT_EQUAL(dsec_anchors_find_fingerprint(set, NID_sha256, md,
+                                                      mdlen, &pos, &idx),
+                        1);
+        CU_ASSERT_EQUAL(X509_cmp(dsec_anchors_get0(set, idx), certs[i]), 0);
+        got = dsec_anchors_get0_fingerprint(set, idx, NID_sha256, &glen);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+        CU_ASSERT_EQUAL(glen, 32);
+        CU_ASSERT_EQUAL(memcmp(got, md, 32), 0);
+
+        /* one bit off: nothing; the SHA-256 bytes as SHA-1: nothing */
+        md[7] ^= 0x01;
+        pos = 0;
+        CU_ASSERT_EQUAL(dsec_anchors_find_fingerprint(set, NID_sha256, md,
+                                                      mdlen, &pos, &idx),
+                        0);
+        md[7] ^= 0x01;
+        pos = 0;
+        CU_ASSERT_EQUAL(
+            dsec_anchors_find_fingerprint(set, NID_sha1, md, 20, &pos, &idx),
+            0);
+        CU_ASSERT_EQUAL(
+            dsec_anchors_find_fingerprint(set, NID_md5, md, 16, &pos, &idx), 0);
+    }
+}
+
+static void test_anchors_fingerprint_nid(void)
+{
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid("SHA1", 20), NID_sha1);
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid("sha-1", 20), NID_sha1);
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid("SHA2-256", 32), NID_sha256);
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid("sha256", 32), NID_sha256);
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid(NULL, 20), NID_sha1);
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid("", 32), NID_sha256);
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid(NULL, 16), NID_undef);
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid("SHA256", 20), NID_undef);
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid("MD5", 16), NID_undef);
+    CU_ASSERT_EQUAL(dsec_anchors_fingerprint_nid("SHA512", 64), NID_undef);
+}
+
+static void test_anchors_find_skid(void)
+{
+    const ASN1_OCTET_STRING *skid;
+    ASN1_OCTET_STRING *absent = ASN1_OCTET_STRING_new();
+    size_t pos;
+    size_t idx;
+    size_t i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(absent);
+    for (i = 0; i < C_NUM; i++) {
+        skid = X509_get0_subject_key_id(certs[i]);
+        if (i == C_TRUSTED) {
+            CU_ASSERT_PTR_NULL(skid);
+            continue;
+        }
+        CU_ASSERT_PTR_NOT_NULL_FATAL(skid);
+        pos = 0;
+        CU_ASSERT_EQUAL(dsec_anchors_find_skid(set, skid, &pos, &idx), 1);
+        CU_ASSERT_EQUAL(X509_cmp(dsec_anchors_get0(set, idx), certs[i]), 0);
+        CU_ASSERT_EQUAL(dsec_anchors_find_skid(set, skid, &pos, &idx), 0);
+    }
+    CU_ASSERT_FATAL(
+        ASN1_OCTET_STRING_set(absent, (const unsigned char *)"nope", 4));
+    pos = 0;
+    CU_ASSERT_EQUAL(dsec_anchors_find_skid(set, absent, &pos, &idx), 0);
+    CU_ASSERT_EQUAL(dsec_anchors_find_skid(set, NULL, &pos, &idx), 0);
+    ASN1_OCTET_STRING_free(absent);
+}
+
+static void test_anchors_refcount(void)
+{
+    CU_ASSERT_EQUAL(dsec_anchors_up_ref(NULL), 0);
+    CU_ASSERT_EQUAL(dsec_anchors_up_ref(set), 1);
+    dsec_anchors_free(set);
+    /* still the suite's reference: usable */
+    CU_ASSERT_EQUAL(dsec_anchors_count(set), 8);
+    CU_ASSERT_PTR_NOT_NULL(dsec_anchors_get0(set, 7));
+}
+
+/* ------------------------------------------------------------ certdir */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* Rewrite dir/file in place (same inode, the directory is not touched). */
+static int rewrite_in_place(const char *dir, const char *file, X509 *cert)
+{
+    char path[256];
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long len;
+    int fd = -1;
+    int ok = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (bio == NULL || !PEM_write_bio_X509(bio, cert)) {
+        goto done;
+    }
+    len = BIO_get_mem_data(bio, &data);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    if (fd < 0 || write(fd, data, (size_t)len) != (ssize_t)len) {
+        goto done;
+    }
+    ok = 1;
+done:
+    if (fd >= 0 && close(fd) != 0) {
+        ok = 0;
+    }
+    BIO_free(bio);
+    return ok;
+}
+
+/* 1 when snap holds exactly cert (by SHA-256 fingerprint). */
+static int holds(const dsec_anchors *snap, X509 *cert)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    size_t pos = 0;
+    size_t idx = 0;
+
+    return X509_digest(cert, EVP_sha256(), md, &mdlen)
+           && dsec_anchors_find_fingerprint(snap, NID_sha256, md, mdlen, &pos,
+                                            &idx);
+}
+
+static void test_anchors_certdir_refresh(void)
+{
+    char live[160];
+    char path[256];
+    dsec_certdir *cd = NULL;
+    dsec_anchors *held = NULL;
+    dsec_anchors *snap = NULL;
+    dsec_anchors *again = NULL;
+    X509 *a = certs[C_SINGLE];
+    X509 *b = certs[C_DER];
+    X509 *c = certs[C_B3];
+    size_t pos = 0;
+    size_t idx = 0;
+
+    snprintf(live, sizeof(live), "%s/live", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(live, 0700), 0);
+    CU_ASSERT_FATAL(write_pem(live, "a.pem", &a, 1, 0, NULL));
+    CU_ASSERT_EQUAL_FATAL(dsec_certdir_open(live, &cd, NULL), DSEC_OK);
+    CU_ASSERT_STRING_EQUAL(dsec_certdir_dirs(cd), live);
+    CU_ASSERT_EQUAL(dsec_certdir_ndirs_open(cd), 1);
+    held = dsec_certdir_get(cd);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(held);
+    CU_ASSERT_EQUAL(dsec_anchors_count(held), 1);
+    CU_ASSERT(holds(held, a));
+
+    /* added: not seen before the interval, seen after it */
+    CU_ASSERT_FATAL(write_der(live, "b.der", b));
+    snap = dsec_certdir_get(cd);
+    CU_ASSERT_PTR_EQUAL(snap, held);
+    CU_ASSERT_EQUAL(dsec_anchors_count(snap), 1);
+    dsec_anchors_free(snap);
+    sleep_ms(DSEC_CERTDIR_CHECK_INTERVAL_MS + 150);
+    snap = dsec_certdir_get(cd);
+    CU_ASSERT_PTR_NOT_EQUAL(snap, held);
+    CU_ASSERT_EQUAL(dsec_anchors_count(snap), 2);
+    CU_ASSERT(holds(snap, a));
+    CU_ASSERT(holds(snap, b));
+
+    /* nothing changed: the same snapshot after the interval */
+    sleep_ms(DSEC_CERTDIR_CHECK_INTERVAL_MS + 150);
+    again = dsec_certdir_get(cd);
+    CU_ASSERT_PTR_EQUAL(again, snap);
+    dsec_anchors_free(again);
+    dsec_anchors_free(snap);
+
+    /* rewritten in place (directory untouched): seen after the interval */
+    CU_ASSERT_FATAL(rewrite_in_place(live, "a.pem", c));
+    snap = dsec_certdir_get(cd);
+    CU_ASSERT(holds(snap, a));
+    CU_ASSERT(!holds(snap, c));
+    dsec_anchors_free(snap);
+    sleep_ms(DSEC_CERTDIR_CHECK_INTERVAL_MS + 150);
+    snap = dsec_certdir_get(cd);
+    CU_ASSERT(!holds(snap, a));
+    CU_ASSERT(holds(snap, c));
+    CU_ASSERT(holds(snap, b));
+    dsec_anchors_free(snap);
+
+    /* removed, and a junk file added: seen after the interval */
+    snprintf(path, sizeof(path), "%s/b.der", live);
+    CU_ASSERT_EQUAL_FATAL(unlink(path), 0);
+    CU_ASSERT_FATAL(write_bytes(live, "junk.pem", "junk\n", 5));
+    snap = dsec_certdir_get(cd);
+    CU_ASSERT(holds(snap, b));
+    dsec_anchors_free(snap);
+    sleep_ms(DSEC_CERTDIR_CHECK_INTERVAL_MS + 150);
+    snap = dsec_certdir_get(cd);
+    CU_ASSERT_EQUAL(dsec_anchors_count(snap), 1);
+    CU_ASSERT(!holds(snap, b));
+    CU_ASSERT(holds(snap, c));
+    CU_ASSERT_EQUAL(dsec_anchors_skipped_count(snap), 1);
+    dsec_anchors_free(snap);
+
+    /* the reader's snapshot is the one it took, whole, after all that */
+    dsec_certdir_free(cd);
+    CU_ASSERT_EQUAL(dsec_anchors_count(held), 1);
+    CU_ASSERT(holds(held, a));
+    CU_ASSERT_EQUAL(
+        dsec_anchors_find_subject(held, X509_get_subject_name(a), &pos, &idx),
+        1);
+    CU_ASSERT_EQUAL(X509_cmp(dsec_anchors_get0(held, idx), a), 0);
+    dsec_anchors_free(held);
+    CU_ASSERT_PTR_NULL(dsec_certdir_get(NULL));
+    dsec_certdir_free(NULL);
+}
+
+struct reader_arg {
+    dsec_certdir *cd;
+    volatile int *stop;
+    long gets;
+    long bad;
+};
+
+static void *reader(void *p)
+{
+    struct reader_arg *arg = p;
+    dsec_anchors *snap;
+    size_t n;
+    size_t i;
+
+    while (!*arg->stop) {
+        snap = dsec_certdir_get(arg->cd);
+        n = dsec_anchors_count(snap);
+        /* a whole snapshot: one or two certificates, each readable */
+        if (snap == NULL || n < 1 || n > 2) {
+            arg->bad++;
+        }
+        for (i = 0; i < n; i++) {
+            if (dsec_anchors_get0(snap, i) == NULL
+                || dsec_anchors_source(snap, i) == NULL) {
+                arg->bad++;
+            }
+        }
+        dsec_anchors_free(snap);
+        arg->gets++;
+    }
+    return NULL;
+}
+
+static void test_anchors_certdir_threads(void)
+{
+    enum { NTHREADS = 4 };
+    char dir[160];
+    char path[256];
+    dsec_certdir *cd = NULL;
+    pthread_t th[NTHREADS];
+    struct reader_arg args[NTHREADS];
+    volatile int stop = 0;
+    X509 *a = certs[C_B1];
+    X509 *b = certs[C_MIXED];
+    int started = 0;
+    int i;
+
+    snprintf(dir, sizeof(dir), "%s/threads", tmpdir);
+    snprintf(path, sizeof(path), "%s/b.pem", dir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    CU_ASSERT_FATAL(write_pem(dir, "a.pem", &a, 1, 0, NULL));
+    CU_ASSERT_EQUAL_FATAL(dsec_certdir_open(dir, &cd, NULL), DSEC_OK);
+    for (i = 0; i < NTHREADS; i++) {
+        memset(&args[i], 0, sizeof(args[i]));
+        args[i].cd = cd;
+        args[i].stop = &stop;
+        if (pthread_create(&th[i], NULL, reader, &args[i]) != 0) {
+            break;
+        }
+        started++;
+    }
+    CU_ASSERT_EQUAL(started, NTHREADS);
+    /* three rebuilds while the readers run */
+    for (i = 0; i < 3; i++) {
+        if (i % 2 == 0) {
+            CU_ASSERT(write_pem(dir, "b.pem", &b, 1, 0, NULL));
+        } else {
+            CU_ASSERT_EQUAL(unlink(path), 0);
+        }
+        sleep_ms(DSEC_CERTDIR_CHECK_INTERVAL_MS + 150);
+    }
+    stop = 1;
+    for (i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        CU_ASSERT(args[i].gets > 0);
+        CU_ASSERT_EQUAL(args[i].bad, 0);
+    }
+    /* the last change (b.pem written) is in the current snapshot */
+    {
+        dsec_anchors *snap = dsec_certdir_get(cd);
+
+        CU_ASSERT_EQUAL(dsec_anchors_count(snap), 2);
+        CU_ASSERT(holds(snap, b));
+        dsec_anchors_free(snap);
+    }
+    dsec_certdir_free(cd);
+}
+
 static CU_TestInfo tests[] = {
     { "test_anchors_counts", test_anchors_counts },
     { "test_anchors_sources", test_anchors_sources },
@@ -464,6 +914,15 @@ static CU_TestInfo tests[] = {
     { "test_anchors_find_canonical", test_anchors_find_canonical },
     { "test_anchors_missing_dir", test_anchors_missing_dir },
     { "test_anchors_null_and_empty", test_anchors_null_and_empty },
+    { "test_anchors_duplicates", test_anchors_duplicates },
+    { "test_anchors_skipped", test_anchors_skipped },
+    { "test_anchors_find_issuer_serial", test_anchors_find_issuer_serial },
+    { "test_anchors_find_fingerprint", test_anchors_find_fingerprint },
+    { "test_anchors_fingerprint_nid", test_anchors_fingerprint_nid },
+    { "test_anchors_find_skid", test_anchors_find_skid },
+    { "test_anchors_refcount", test_anchors_refcount },
+    { "test_anchors_certdir_refresh", test_anchors_certdir_refresh },
+    { "test_anchors_certdir_threads", test_anchors_certdir_threads },
     CU_TEST_INFO_NULL,
 };
 

@@ -31,6 +31,8 @@ static void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg->log, DSEC_LOG_SYSLOG);
     CU_ASSERT_EQUAL(cfg->log_level, DSEC_LOG_INFO);
     CU_ASSERT_EQUAL(cfg->fail_cache, 10);
+    CU_ASSERT_EQUAL(cfg->max_path_depth, 10);
+    CU_ASSERT_EQUAL(cfg->max_signature_checks, 100);
     CU_ASSERT_EQUAL(cfg->stale_grace, 0);
     CU_ASSERT_PTR_NULL(cfg->http_proxy);
     CU_ASSERT_PTR_NOT_NULL(cfg->trust_dirs);
@@ -52,10 +54,10 @@ static void test_config_defaults(void)
 static void test_config_directive_names(void)
 {
     static const char *const expected[DSEC_D_COUNT] = {
-        "trust_dirs",   "cross_dirs",  "cache_dir",  "revocation",
-        "check_depth",  "http_proxy",  "no_proxy",   "fetch_timeout",
-        "max_crl_size", "stale_grace", "fail_cache", "cdp_schemes",
-        "log",          "log_level",
+        "trust_dirs",   "cross_dirs",  "cache_dir",      "revocation",
+        "check_depth",  "http_proxy",  "no_proxy",       "fetch_timeout",
+        "max_crl_size", "stale_grace", "fail_cache",     "cdp_schemes",
+        "log",          "log_level",   "max_path_depth", "max_signature_checks",
     };
     int i;
 
@@ -131,6 +133,10 @@ static void test_config_good_values(void)
     CU_ASSERT_EQUAL(cfg->stale_grace, 3600);
     set_ok(cfg, "fail_cache", "60");
     CU_ASSERT_EQUAL(cfg->fail_cache, 60);
+    set_ok(cfg, "max_path_depth", "32");
+    CU_ASSERT_EQUAL(cfg->max_path_depth, 32);
+    set_ok(cfg, "max_signature_checks", "500");
+    CU_ASSERT_EQUAL(cfg->max_signature_checks, 500);
 
     set_ok(cfg, "cdp_schemes", "http,ldap,https");
     CU_ASSERT_EQUAL(cfg->cdp_schemes,
@@ -226,6 +232,13 @@ static void test_config_bad_values(void)
     set_bad(cfg, "stale_grace", "-5");
     set_bad(cfg, "stale_grace", "1h");
     CU_ASSERT_EQUAL(cfg->stale_grace, 0);
+    set_bad(cfg, "max_path_depth", "0");
+    set_bad(cfg, "max_path_depth", "33");
+    set_bad(cfg, "max_signature_checks", "0");
+    set_bad(cfg, "max_signature_checks", "100000");
+    CU_ASSERT_EQUAL(cfg->max_path_depth, DSEC_DEFAULT_MAX_PATH_DEPTH);
+    CU_ASSERT_EQUAL(cfg->max_signature_checks,
+                    DSEC_DEFAULT_MAX_SIGNATURE_CHECKS);
     set_bad(cfg, "fail_cache", "x");
     CU_ASSERT_EQUAL(cfg->fail_cache, 10);
 

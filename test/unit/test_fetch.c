@@ -102,10 +102,11 @@ static void test_fetch_scheme_http_not_allowed(void)
     expect_refused(0, "http://crl.invalid/ca.crl", DSEC_ERR_SCHEME);
 }
 
-static void test_fetch_ldap_unsupported(void)
+/* LDAP is dispatched to fetch_ldap.c, which refuses a URL without a host */
+static void test_fetch_ldap_dispatched(void)
 {
-    expect_refused(DSEC_SCHEME_HTTP | DSEC_SCHEME_LDAP,
-                   "ldap://ldap.invalid/cn=CA", DSEC_ERR_UNSUPPORTED);
+    expect_refused(DSEC_SCHEME_HTTP | DSEC_SCHEME_LDAP, "ldap:///cn=CA",
+                   DSEC_ERR_INVALID);
 }
 
 static void test_fetch_http_backend_scheme(void)
@@ -231,7 +232,7 @@ static CU_TestInfo tests[] = {
       test_fetch_scheme_https_not_allowed },
     { "test_fetch_scheme_http_not_allowed",
       test_fetch_scheme_http_not_allowed },
-    { "test_fetch_ldap_unsupported", test_fetch_ldap_unsupported },
+    { "test_fetch_ldap_dispatched", test_fetch_ldap_dispatched },
     { "test_fetch_http_backend_scheme", test_fetch_http_backend_scheme },
     { "test_fetch_invalid_space", test_fetch_invalid_space },
     { "test_fetch_invalid_control", test_fetch_invalid_control },

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The path builder (DESIGN.md section 4): from a certificate up to a trust
+ * anchor, over candidate issuers from several pools, depth-first with
+ * backtracking. A candidate is skipped when it is outside its validity, not
+ * a CA, lacks keyCertSign, violates a pathLenConstraint or the name
+ * constraints above it, does not verify the child's signature, or is
+ * revoked. Loops are cut; depth and signature checks are bounded.
+ *
+ * The pools and the revocation status come from callbacks, so the builder
+ * knows nothing of X509_STORE or of the provider.
+ */
+#ifndef DOMAINSEC_PATH_H
+#define DOMAINSEC_PATH_H
+
+#include <stddef.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+/* Where a candidate issuer came from. */
+typedef enum {
+    DSEC_SRC_ANCHOR = 0, /* trust_dirs */
+    DSEC_SRC_STORE, /* the host's trusted store (CAfile, CApath) */
+    DSEC_SRC_PEER, /* the peer's untrusted certificates */
+    DSEC_SRC_CROSS /* cross_dirs */
+} dsec_src;
+
+typedef struct {
+    X509 *cert; /* owned reference */
+    dsec_src src;
+    int anchor; /* a trust anchor: a path may end here */
+    char origin[128]; /* file name, or "" */
+} dsec_cand;
+
+typedef struct {
+    dsec_cand *v;
+    size_t n, cap;
+} dsec_cands;
+
+/*
+ * Append cert (a new reference is taken) unless an identical certificate is
+ * already listed. Returns 0 on allocation failure.
+ */
+int dsec_cands_add(dsec_cands *c, X509 *cert, dsec_src src, int anchor,
+                   const char *origin);
+void dsec_cands_clear(dsec_cands *c);
+
+/* Revocation status of a CA certificate, from its issuer's CRL. */
+typedef enum {
+    DSEC_PATH_GOOD = 0,
+    DSEC_PATH_REVOKED,
+    DSEC_PATH_UNKNOWN /* no usable CRL: the path may still be the answer */
+} dsec_path_status;
+
+typedef struct {
+    time_t now;
+    int check_time; /* 0: validity periods are not checked */
+    int max_depth; /* CA certificates above the start certificate */
+    int max_sigs; /* signature checks, over all calls sharing *sigs_used */
+    int auth_level; /* security level of keys and signatures; <= 0: none */
+    int *sigs_used;
+    /* append the candidate issuers of child (matched by issuer name) */
+    int (*candidates)(void *arg, X509 *child, dsec_cands *out);
+    /* revocation of cert issued by issuer; NULL: not checked */
+    dsec_path_status (*status)(void *arg, X509 *cert, X509 *issuer, char *why,
+                               size_t len);
+    /* one line per path tried, and why it was rejected; may be NULL */
+    void (*log)(void *arg, const char *line);
+    void *arg;
+} dsec_path_params;
+
+typedef enum {
+    DSEC_PATH_FOUND = 0, /* a path with every check passed */
+    DSEC_PATH_DOUBTFUL, /* the best path has a CA whose CRL is unknown */
+    DSEC_PATH_REVOKED_ONLY, /* every complete path has a revoked CA */
+    DSEC_PATH_FALLBACK, /* only paths failing a check: the first of them */
+    DSEC_PATH_NONE, /* no chain of signatures to an anchor at all */
+    DSEC_PATH_BOUND, /* the depth or signature bound stopped the search */
+    DSEC_PATH_ERROR /* out of memory */
+} dsec_path_result;
+
+const char *dsec_path_result_name(dsec_path_result r);
+
+/*
+ * Build a path from start. On FOUND, DOUBTFUL, REVOKED_ONLY and FALLBACK
+ * *path holds start, its issuer, ..., the anchor (new references); the
+ * latter three are handed to OpenSSL so that its own checks report the
+ * precise error. Otherwise *path is NULL.
+ */
+dsec_path_result dsec_path_build(const dsec_path_params *p, X509 *start,
+                                 STACK_OF(X509) * *path);
+
+/* Short description of cert for logs: its subject, one line. */
+void dsec_path_describe(X509 *cert, char *buf, size_t len);
+
+#endif /* DOMAINSEC_PATH_H */
