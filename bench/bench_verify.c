@@ -3,11 +3,13 @@
  * Verification throughput benchmark host. It links libcrypto only, never
  * libdomainsec: domainsec takes part exactly as in an unmodified host,
  * through the openssl.cnf named by OPENSSL_CONF. It builds one X509_STORE
- * (the CA file, plus local CRL files with CRL checking in plain-crl mode),
- * verifies the leaf once as a warm-up (in domainsec mode that fetches the
- * CRLs into the cache), then verifies it in a loop for a fixed time on each
- * of N threads, aborting on the first verification that does not succeed,
- * and prints one line with the count, the rate and the peak RSS.
+ * (the CA file, plus local CRL files with CRL checking in plain-crl mode;
+ * in the domainsec modes the CA file is optional, the anchors may come from
+ * trust_dirs only), verifies the leaf once as a warm-up (in domainsec mode
+ * that fetches the CRLs into the cache), then verifies it in a loop for a
+ * fixed time on each of N threads, aborting on the first verification that
+ * does not succeed, and prints one line with the count, the rate, the peak
+ * RSS and the chain of the warm-up (its length and its top's subject).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,11 +29,18 @@
 #define BENCH_MAX_CRLS 16
 #define BENCH_MAX_THREADS 64
 
-enum bench_mode { MODE_PLAIN, MODE_PLAIN_CRL, MODE_DOMAINSEC };
+/* MODE_DOMAINSEC_OFF: domainsec active with revocation = off */
+enum bench_mode {
+    MODE_PLAIN,
+    MODE_PLAIN_CRL,
+    MODE_DOMAINSEC,
+    MODE_DOMAINSEC_OFF
+};
 
 struct bench_opts {
     enum bench_mode mode;
     const char *mode_name;
+    const char *label;
     const char *cafile;
     const char *untrusted;
     const char *crls[BENCH_MAX_CRLS];
@@ -58,8 +67,10 @@ struct bench_thread {
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: bench_verify --mode plain|plain-crl|domainsec --CAfile "
-            "root.pem\n"
+            "usage: bench_verify --mode plain|plain-crl|domainsec|"
+            "domainsec-off\n"
+            "       [--label NAME] --CAfile root.pem (optional in the "
+            "domainsec modes)\n"
             "       --untrusted inter.pem [--crl file ...] [--seconds S] "
             "[--threads N] leaf.pem\n");
 }
@@ -117,10 +128,14 @@ static void parse_args(int argc, char **argv, struct bench_opts *o)
                 o->mode = MODE_PLAIN_CRL;
             } else if (strcmp(v, "domainsec") == 0) {
                 o->mode = MODE_DOMAINSEC;
+            } else if (strcmp(v, "domainsec-off") == 0) {
+                o->mode = MODE_DOMAINSEC_OFF;
             } else {
                 fprintf(stderr, "bench_verify: bad mode '%s'\n", v);
                 exit(2);
             }
+        } else if (strcmp(a, "--label") == 0) {
+            o->label = v;
         } else if (strcmp(a, "--CAfile") == 0) {
             o->cafile = v;
         } else if (strcmp(a, "--untrusted") == 0) {
@@ -139,9 +154,14 @@ static void parse_args(int argc, char **argv, struct bench_opts *o)
             exit(2);
         }
     }
-    if (o->mode_name == NULL || o->cafile == NULL || o->leaf == NULL) {
+    if (o->mode_name == NULL || o->leaf == NULL
+        || (o->cafile == NULL
+            && (o->mode == MODE_PLAIN || o->mode == MODE_PLAIN_CRL))) {
         usage();
         exit(2);
+    }
+    if (o->label == NULL) {
+        o->label = o->mode_name;
     }
     if (o->mode == MODE_PLAIN_CRL && o->ncrls == 0) {
         die("plain-crl mode needs at least one --crl");
@@ -215,10 +235,16 @@ done:
     return crl;
 }
 
-/* One verification: 1 on success, else the X509 error code (negated). */
-static int verify_once(struct bench_shared *sh)
+/*
+ * One verification: 1 on success, else the X509 error code (negated). With
+ * top non-NULL, a success also writes the chain's length to *len and the
+ * subject of its top (the anchor) to top.
+ */
+static int verify_once(struct bench_shared *sh, int *len, char *top,
+                       size_t toplen)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) * chain;
     int ret = 0;
 
     if (ctx == NULL) {
@@ -231,6 +257,13 @@ static int verify_once(struct bench_shared *sh)
     }
     if (X509_verify_cert(ctx) == 1) {
         ret = 1;
+        if (top != NULL) {
+            chain = X509_STORE_CTX_get0_chain(ctx);
+            *len = sk_X509_num(chain);
+            X509_NAME_oneline(
+                X509_get_subject_name(sk_X509_value(chain, *len - 1)), top,
+                (int)toplen);
+        }
     } else {
         ret = -X509_STORE_CTX_get_error(ctx);
         if (ret == 0) {
@@ -259,7 +292,7 @@ static void *bench_thread_main(void *arg)
         if (!time_before(&now, &t->shared->deadline)) {
             break;
         }
-        r = verify_once(t->shared);
+        r = verify_once(t->shared, NULL, NULL, 0);
         if (r != 1) {
             fprintf(stderr,
                     "bench_verify: verification %lu failed: error %d (%s)\n",
@@ -284,6 +317,12 @@ static int check_mode(const struct bench_opts *o, X509_STORE *store)
                             "OPENSSL_CONF a domainsec config?)\n");
             return 0;
         }
+    } else if (o->mode == MODE_DOMAINSEC_OFF) {
+        if (!have || (flags & X509_V_FLAG_CRL_CHECK) != 0) {
+            fprintf(stderr, "bench_verify: domainsec with revocation = off "
+                            "is not what OPENSSL_CONF activates\n");
+            return 0;
+        }
     } else if (have) {
         fprintf(stderr, "bench_verify: domainsec is loaded in a plain mode "
                         "(OPENSSL_CONF must not activate it)\n");
@@ -301,7 +340,8 @@ int main(int argc, char **argv)
     struct rusage ru;
     unsigned long total = 0;
     double elapsed;
-    int i, r, failed = 0, rc = 1;
+    char top[256] = "";
+    int i, r, chain_len = 0, failed = 0, rc = 1;
 
     parse_args(argc, argv, &o);
     memset(&sh, 0, sizeof(sh));
@@ -317,7 +357,7 @@ int main(int argc, char **argv)
     if (!check_mode(&o, sh.store)) {
         goto done;
     }
-    if (!X509_STORE_load_file(sh.store, o.cafile)) {
+    if (o.cafile != NULL && !X509_STORE_load_file(sh.store, o.cafile)) {
         die("cannot load --CAfile");
     }
     if (o.mode == MODE_PLAIN_CRL) {
@@ -349,7 +389,7 @@ int main(int argc, char **argv)
         }
     }
     /* warm-up: domainsec fetches the CRLs into its cache here */
-    r = verify_once(&sh);
+    r = verify_once(&sh, &chain_len, top, sizeof(top));
     if (r != 1) {
         fprintf(stderr,
                 "bench_verify: warm-up verification failed: error %d "
@@ -390,10 +430,11 @@ int main(int argc, char **argv)
     if (getrusage(RUSAGE_SELF, &ru) != 0) {
         die("getrusage failed");
     }
+    /* the subject is last: it may contain spaces */
     printf("mode=%s threads=%d verifications=%lu seconds=%.3f "
-           "per_second=%.1f maxrss_kb=%ld\n",
-           o.mode_name, o.threads, total, elapsed, (double)total / elapsed,
-           ru.ru_maxrss);
+           "per_second=%.1f maxrss_kb=%ld chain=%d top=%s\n",
+           o.label, o.threads, total, elapsed, (double)total / elapsed,
+           ru.ru_maxrss, chain_len, top);
     fflush(stdout);
     rc = 0;
 done:

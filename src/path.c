@@ -514,12 +514,15 @@ static dsec_path_result run(builder *b, X509 *start, int strict,
                 w = snprintf(line + used, sizeof(line) - used, "%s%s",
                              i > 0 ? " <- " : "", subject);
                 if (w < 0 || (size_t)w >= sizeof(line) - used) {
+                    used = sizeof(line) - 1;
                     break;
                 }
                 used += (size_t)w;
             }
+            if (used + 1 < sizeof(line)) {
+                snprintf(line + used, sizeof(line) - used, ": %s", verdict);
+            }
             b->p->log(b->p->arg, line);
-            b->p->log(b->p->arg, verdict);
         }
         return strict ? DSEC_PATH_FOUND : DSEC_PATH_FALLBACK;
     }

@@ -19,6 +19,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # immutable: dsec_setup could not remove the work directory.
 chattr -i "${DSEC_WORK:-$DSEC_BUILD/test-work/cli_fetch}/ro-cache" \
     2>/dev/null || true
+umount "${DSEC_WORK:-$DSEC_BUILD/test-work/cli_fetch}/ro-cache" \
+    2>/dev/null || true
 dsec_setup cli_fetch
 
 # Directories made immutable for the unwritable cache_dir case (as root,
@@ -28,6 +30,7 @@ IMMUTABLE=()
 cleanup_all() {
     local d
     for d in "${IMMUTABLE[@]}"; do
+        umount "$d" 2>/dev/null || true
         chattr -i "$d" 2>/dev/null || true
         chmod 755 "$d" 2>/dev/null || true
     done
@@ -229,7 +232,11 @@ expect_grep "doctor, malformed file: named" \
 mkdir -p "$WORK/ro-cache"
 ro_ok=1
 if [[ $(id -u) -eq 0 ]]; then
-    chattr +i "$WORK/ro-cache" 2>/dev/null || ro_ok=0
+    # root writes anywhere: an immutable directory, else a read-only tmpfs
+    if ! chattr +i "$WORK/ro-cache" 2>/dev/null; then
+        mount -t tmpfs -o ro,size=64k tmpfs "$WORK/ro-cache" 2>/dev/null ||
+            ro_ok=0
+    fi
 else
     chmod 555 "$WORK/ro-cache"
 fi
@@ -242,7 +249,8 @@ if [[ "$ro_ok" -eq 1 ]]; then
     expect_grep "doctor, unwritable cache_dir: says who needs write" \
         "^FAIL cache_dir .*cannot create a file.*needs write"
 else
-    echo "SKIP: chattr +i unsupported here: no unwritable cache_dir for root"
+    fail "doctor, unwritable cache_dir: cannot make one for root here" \
+        "(neither chattr +i nor a read-only tmpfs mount works)"
 fi
 
 write_cnf "$WORK/dr-nocache.cnf" "trust_dirs=$WORK/roots" \
