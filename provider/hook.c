@@ -341,6 +341,28 @@ static int check_broken(X509_STORE_CTX *ctx)
     return X509_STORE_CTX_get_verify_cb(ctx)(0, ctx);
 }
 
+/*
+ * 1 when the path builder handed cert -> issuer over in this verification:
+ * it verified that signature itself (the same objects, so no digest needed
+ * to recognise them).
+ */
+static int link_built(void *arg, X509 *cert, X509 *issuer)
+{
+    const path_state *st = arg;
+    int i, n;
+
+    if (st == NULL || st->path == NULL) {
+        return 0;
+    }
+    n = sk_X509_num(st->path);
+    for (i = 0; i + 1 < n; i++) {
+        if (sk_X509_value(st->path, i) == cert) {
+            return sk_X509_value(st->path, i + 1) == issuer;
+        }
+    }
+    return 0;
+}
+
 static int dsprov_check_revocation(X509_STORE_CTX *ctx)
 {
     DSPROV_CTX *prov = active;
@@ -404,7 +426,9 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
      * verified up to a trusted anchor, and OpenSSL checks revocation before
      * it verifies signatures.
      */
-    gate_from = dsec_gate(chain, top_trusted, &bad);
+    gate_from = dsec_gate_ex(
+        chain, top_trusted, &bad, link_built,
+        path_index >= 0 ? X509_STORE_CTX_get_ex_data(ctx, path_index) : NULL);
     if (bad >= 0) {
         if (bad < DSEC_REPORT_MAX_DEPTH) {
             rep->depth[bad].checked = 1;
@@ -427,9 +451,9 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
             X509 *cert = sk_X509_value(chain, d);
             int err = X509_V_OK;
 
-            if (X509_cmp_time(X509_get0_notBefore(cert), &now) >= 0) {
+            if (dsec_time_cmp(X509_get0_notBefore(cert), now) >= 0) {
                 err = X509_V_ERR_CERT_NOT_YET_VALID;
-            } else if (X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0) {
+            } else if (dsec_time_cmp(X509_get0_notAfter(cert), now) <= 0) {
                 err = X509_V_ERR_CERT_HAS_EXPIRED;
             }
             if (err != X509_V_OK && !raise_error(ctx, cert, d, err)) {
@@ -846,14 +870,21 @@ static int crl_preverified(X509_STORE_CTX *ctx, const dsec_report *rep,
         || (flags & X509_V_FLAG_USE_CHECK_TIME) != 0) {
         time_t now = verification_time(ctx);
 
-        if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl), &now) >= 0
+        if (dsec_time_cmp(X509_CRL_get0_lastUpdate(crl), now) >= 0
             || X509_CRL_get0_nextUpdate(crl) == NULL
-            || X509_cmp_time(X509_CRL_get0_nextUpdate(crl), &now) <= 0) {
+            || dsec_time_cmp(X509_CRL_get0_nextUpdate(crl), now) <= 0) {
             return 0;
         }
     }
-    return EVP_PKEY_eq(X509_get0_pubkey(issuer), X509_get0_pubkey(verifier))
-           == 1;
+    /* the same subjectPublicKey bits: the same key (EVP_PKEY_eq would
+       compare decoded keys, far slower) */
+    {
+        const ASN1_BIT_STRING *a = X509_get0_pubkey_bitstr(issuer);
+        const ASN1_BIT_STRING *b = X509_get0_pubkey_bitstr(verifier);
+
+        return a != NULL && b != NULL && a->length == b->length
+               && memcmp(a->data, b->data, (size_t)a->length) == 0;
+    }
 }
 
 static int dsprov_check_crl(X509_STORE_CTX *ctx, X509_CRL *crl)

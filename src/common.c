@@ -5,7 +5,20 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <openssl/asn1.h>
 #include "domainsec/common.h"
+
+int dsec_time_cmp(const ASN1_TIME *t, time_t now)
+{
+    struct tm tm;
+    time_t when;
+
+    if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) {
+        return 0;
+    }
+    when = timegm(&tm);
+    return when <= now ? -1 : 1;
+}
 
 const char *dsec_rv_name(dsec_rv rv)
 {

@@ -120,6 +120,7 @@ typedef struct {
     int bound_depth, bound_sigs;
     int nomem;
     int tried; /* candidates considered, for the log */
+    int branches; /* levels with more than one matching candidate */
 } builder;
 
 static const char *src_name(dsec_src s)
@@ -282,10 +283,10 @@ static const char *soft_checks(const builder *b, const dsec_cand *cand)
     if (p->check_time) {
         time_t now = p->now;
 
-        if (X509_cmp_time(X509_get0_notBefore(x), &now) >= 0) {
+        if (dsec_time_cmp(X509_get0_notBefore(x), now) >= 0) {
             return "not yet valid";
         }
-        if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
+        if (dsec_time_cmp(X509_get0_notAfter(x), now) <= 0) {
             return "expired";
         }
     }
@@ -361,7 +362,12 @@ static int path_status(builder *b)
     char why[256], verdict[320];
     int i, unknown = 0;
 
-    if (p->status == NULL) {
+    /*
+     * With no choice anywhere in the search, backtracking cannot help: the
+     * revocation of this only path is OpenSSL's check to make (no CRL work
+     * twice per verification).
+     */
+    if (p->status == NULL || b->branches == 0) {
         return 1;
     }
     for (i = b->len - 2; i >= 1; i--) {
@@ -408,7 +414,7 @@ static int extend(builder *b)
     X509 *child = b->path[b->len - 1];
     dsec_cands cands = { 0 };
     size_t i;
-    int ret = 0;
+    int ret = 0, viable = 0;
 
     if (b->len > p->max_depth || b->len >= PATH_MAX_LEN) {
         b->bound_depth = 1;
@@ -420,18 +426,27 @@ static int extend(builder *b)
         dsec_cands_clear(&cands);
         return -1;
     }
+    /* name, key identifier and loop filter first: is there a choice? */
+    for (i = 0; i < cands.n; i++) {
+        int rc = X509_check_issued(cands.v[i].cert, child);
+
+        if (on_path(b, cands.v[i].cert)
+            || (rc != X509_V_OK && rc != X509_V_ERR_KEYUSAGE_NO_CERTSIGN)) {
+            cands.v[i].src = DSEC_SRC_NONE; /* another CA, or a loop */
+        } else {
+            viable++;
+        }
+    }
+    if (viable > 1) {
+        b->branches++;
+    }
     for (i = 0; i < cands.n && ret == 0; i++) {
         const dsec_cand *cand = &cands.v[i];
         const char *why = NULL;
-        int rc;
 
         b->tried++;
-        if (on_path(b, cand->cert)) {
-            continue; /* a loop: not worth a log line */
-        }
-        rc = X509_check_issued(cand->cert, child);
-        if (rc != X509_V_OK && rc != X509_V_ERR_KEYUSAGE_NO_CERTSIGN) {
-            continue; /* another CA of the same name */
+        if (cand->src == DSEC_SRC_NONE) {
+            continue;
         }
         if (b->strict && (why = soft_checks(b, cand)) != NULL) {
             char verdict[160];

@@ -8,6 +8,7 @@
 #define DOMAINSEC_COMMON_H
 
 #include <stddef.h>
+#include <time.h>
 
 typedef enum {
     DSEC_OK = 0,
@@ -41,6 +42,14 @@ typedef struct {
     long code; /* CURLcode, HTTP status or LDAP rc, 0 when none */
     char msg[DSEC_ERR_MSG_LEN];
 } DSEC_ERR;
+
+/*
+ * X509_cmp_time(t, &now) without its cost (OpenSSL 3.0 formats now as an
+ * ASN1_TIME string on every call): -1 when t is earlier than or equal to
+ * now, 1 when later, 0 when t is unusable.
+ */
+struct asn1_string_st;
+int dsec_time_cmp(const struct asn1_string_st *t, time_t now);
 
 /* Short stable name of a return code ("connect", "timeout", ...). */
 const char *dsec_rv_name(dsec_rv rv);

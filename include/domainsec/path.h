@@ -22,7 +22,8 @@ typedef enum {
     DSEC_SRC_ANCHOR = 0, /* trust_dirs */
     DSEC_SRC_STORE, /* the host's trusted store (CAfile, CApath) */
     DSEC_SRC_PEER, /* the peer's untrusted certificates */
-    DSEC_SRC_CROSS /* cross_dirs */
+    DSEC_SRC_CROSS, /* cross_dirs */
+    DSEC_SRC_NONE /* internal: ruled out */
 } dsec_src;
 
 typedef struct {

@@ -33,6 +33,10 @@ dsec_cache *dsec_engine_cache(dsec_engine *eng);
  * the depth whose signature failed, -1 if none failed.
  */
 int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth);
+/* As dsec_gate; links for which known() says 1 were verified by the caller
+   during this very verification (same objects) and are not checked again. */
+int dsec_gate_ex(STACK_OF(X509) * chain, int top_trusted, int *bad_depth,
+                 int (*known)(void *arg, X509 *cert, X509 *issuer), void *arg);
 
 /*
  * 1 when cert's signature verifies with issuer's key. Verified links are
