@@ -777,16 +777,25 @@ static int dsprov_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x)
         sk_X509_pop_free(st->path, X509_free);
         st->path = path;
         return hand_over(issuer, st, x);
-    case DSEC_PATH_BOUND: {
+    case DSEC_PATH_BOUND_SIGS:
+    case DSEC_PATH_BOUND_DEPTH: {
         char subject[256];
 
         st->bound = 1;
         subject_of(x, subject, sizeof(subject));
-        dsec_log(DSEC_LOG_ERR,
-                 "domainsec: fatal: path building stopped at a bound "
-                 "(max_path_depth = %d, max_signature_checks = %d, %d "
-                 "checks spent); no path to a trust anchor; subject=%s",
-                 p.max_depth, p.max_sigs, st->sigs, subject);
+        if (r == DSEC_PATH_BOUND_SIGS) {
+            dsec_log(DSEC_LOG_ERR,
+                     "domainsec: fatal: path building stopped: "
+                     "max_signature_checks (%d) reached; no path to a trust "
+                     "anchor; subject=%s",
+                     p.max_sigs, subject);
+        } else {
+            dsec_log(DSEC_LOG_ERR,
+                     "domainsec: fatal: path building stopped: "
+                     "max_path_depth (%d) reached; no path to a trust "
+                     "anchor; subject=%s",
+                     p.max_depth, subject);
+        }
         return 0;
     }
     case DSEC_PATH_NONE:

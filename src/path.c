@@ -86,8 +86,10 @@ const char *dsec_path_result_name(dsec_path_result r)
         return "no valid path";
     case DSEC_PATH_NONE:
         return "no path to a trust anchor";
-    case DSEC_PATH_BOUND:
-        return "search bound reached";
+    case DSEC_PATH_BOUND_SIGS:
+        return "max_signature_checks reached";
+    case DSEC_PATH_BOUND_DEPTH:
+        return "max_path_depth reached";
     case DSEC_PATH_ERROR:
     default:
         return "error";
@@ -567,11 +569,13 @@ dsec_path_result dsec_path_build(const dsec_path_params *p, X509 *start,
             b.revoked_path = NULL;
             r = DSEC_PATH_REVOKED_ONLY;
         } else if (b.bound_sigs) {
-            r = DSEC_PATH_BOUND;
+            r = DSEC_PATH_BOUND_SIGS;
         } else {
             r = run(&b, start, 0, path);
-            if (r == DSEC_PATH_NONE && (b.bound_sigs || b.bound_depth)) {
-                r = DSEC_PATH_BOUND;
+            if (r == DSEC_PATH_NONE && b.bound_sigs) {
+                r = DSEC_PATH_BOUND_SIGS;
+            } else if (r == DSEC_PATH_NONE && b.bound_depth) {
+                r = DSEC_PATH_BOUND_DEPTH;
             }
         }
     }

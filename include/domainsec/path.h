@@ -76,7 +76,8 @@ typedef enum {
     DSEC_PATH_REVOKED_ONLY, /* every complete path has a revoked CA */
     DSEC_PATH_FALLBACK, /* only paths failing a check: the first of them */
     DSEC_PATH_NONE, /* no chain of signatures to an anchor at all */
-    DSEC_PATH_BOUND, /* the depth or signature bound stopped the search */
+    DSEC_PATH_BOUND_SIGS, /* max_sigs stopped the search */
+    DSEC_PATH_BOUND_DEPTH, /* max_depth cut every path there was */
     DSEC_PATH_ERROR /* out of memory */
 } dsec_path_result;
 

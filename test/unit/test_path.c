@@ -365,7 +365,8 @@ static void test_signature_bound(void)
                  tu_cert("Bound Inter", k.root, k.rk, k.ik, 1, NULL, -DAY, DAY),
                  0);
     }
-    CU_ASSERT_EQUAL(build(&p, leaf, 10, 100, &sigs, &path), DSEC_PATH_BOUND);
+    CU_ASSERT_EQUAL(build(&p, leaf, 10, 100, &sigs, &path),
+                    DSEC_PATH_BOUND_SIGS);
     CU_ASSERT_PTR_NULL(path);
     CU_ASSERT_EQUAL(sigs, 100);
     CU_ASSERT_PTR_NOT_NULL(strstr(p.last_log, "max_signature_checks"));
@@ -401,7 +402,8 @@ static void test_depth_bound(void)
     }
     keys[15] = tu_key();
     leaf = tu_cert("Deep Leaf", prev, keys[14], keys[15], 0, NULL, -DAY, DAY);
-    CU_ASSERT_EQUAL(build(&p, leaf, 10, 100, &sigs, &path), DSEC_PATH_BOUND);
+    CU_ASSERT_EQUAL(build(&p, leaf, 10, 100, &sigs, &path),
+                    DSEC_PATH_BOUND_DEPTH);
     CU_ASSERT_PTR_NULL(path);
     /* a bound of 20 lets the same chain through */
     sigs = 0;
