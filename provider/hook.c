@@ -399,8 +399,11 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_OUT_OF_MEM);
         return -1;
     }
-    /* the path builder's log carries over into the new report */
+    /* the path builder's log and fetch time carry over into the new one */
     dsec_report_move_paths(rep, report_of(ctx));
+    if (report_of(ctx) != NULL) {
+        rep->net_seconds = report_of(ctx)->net_seconds;
+    }
     dsec_report_free(report_of(ctx));
     if (!X509_STORE_CTX_set_ex_data(ctx, report_index, rep)) {
         dsec_report_free(rep);
@@ -593,8 +596,13 @@ static dsec_path_status candidate_status(void *arg, X509 *cert, X509 *issuer,
         snprintf(why, len, "out of memory");
         return st;
     }
+    /* the fetch time budget is the verification's: carry it over */
+    scratch->net_seconds = a->rep != NULL ? a->rep->net_seconds : 0.0;
     /* depth 1: only an index into the scratch report */
     rv = dsec_engine_obtain_crl(a->prov->eng, cert, issuer, 1, a->now, scratch);
+    if (a->rep != NULL) {
+        a->rep->net_seconds = scratch->net_seconds;
+    }
     if (rv != DSEC_OK || sk_X509_CRL_num(scratch->crls) == 0) {
         snprintf(why, len, "%s: %.200s", dsec_rv_name(rv),
                  scratch->depth[1].detail);

@@ -289,6 +289,14 @@ dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
             expect = "none, env or http://[user:password@]host:port";
             break;
         }
+        if (strcmp(value, "env") != 0 && strrchr(value + 7, '@') != NULL
+            && strcspn(value + 7, "/?#")
+                   < (size_t)(strrchr(value + 7, '@') - (value + 7))) {
+            expect = "http://user:password@host:port with '/', '?' and '#' "
+                     "of the user name and password percent-encoded "
+                     "(%2F, %3F, %23)";
+            break;
+        }
         return set_string(&cfg->http_proxy, value);
     case DSEC_D_NO_PROXY:
         if (has_space_or_ctrl(value)) {

@@ -12,6 +12,8 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +26,19 @@
 
 #define DSEC_FETCH_MAX_REDIRS 3L
 #define DSEC_FETCH_USER_AGENT "domainsec/0.1"
+
+/*
+ * A proxy that cannot be reached fails every URL alike: once a connection
+ * to it was refused or got no answer within fetch_timeout, later fetches
+ * through it in this process fail at once for fail_cache seconds instead of
+ * each waiting fetch_timeout (a chain checks one CRL per certificate, so a
+ * blackholed proxy would otherwise cost a timeout per certificate). The key
+ * is the proxy as configured; it is compared, never logged.
+ */
+static pthread_mutex_t proxy_down_lock = PTHREAD_MUTEX_INITIALIZER;
+static char proxy_down[1024];
+static char proxy_down_why[CURL_ERROR_SIZE];
+static double proxy_down_until;
 
 /* Body being received; the write callback enforces the size cap. */
 struct fetch_sink {
@@ -310,23 +325,159 @@ static const char *fetch_pick_proxy(const dsec_config *cfg, const char *url,
 }
 
 /*
- * Mask the proxy for route and messages. libcurl reads a proxy without a
- * scheme as http://, and the masker only recognises userinfo after "://",
- * so give it the scheme curl would assume.
+ * Mask the proxy for route and messages: everything between the scheme and
+ * the last "@" goes, whatever it contains. A password holding "/", "?" or
+ * "#" unencoded would end the authority early for a URL masker and show.
+ * libcurl reads a proxy without a scheme as http://, so name that scheme.
  */
 static void fetch_mask_proxy(const char *proxy, char *buf, size_t len)
 {
-    char full[1024];
+    const char *sep = strstr(proxy, "://");
+    const char *auth = sep != NULL ? sep + 3 : proxy;
+    const char *at = strrchr(auth, '@');
+    const char *dflt = sep != NULL ? "" : "http://";
 
-    if (strlen(proxy) + sizeof("http://") > sizeof(full)) {
-        /* cutting it could cut the password out of its "@" */
-        snprintf(buf, len, "[****]");
-    } else if (strstr(proxy, "://") == NULL) {
-        snprintf(full, sizeof(full), "http://%s", proxy);
-        dsec_log_mask_url(full, buf, len);
+    if (at != NULL) {
+        snprintf(buf, len, "%s%.*s[****]%s", dflt, (int)(auth - proxy), proxy,
+                 at);
     } else {
-        dsec_log_mask_url(proxy, buf, len);
+        snprintf(buf, len, "%s%s", dflt, proxy);
     }
+}
+
+/*
+ * libcurl quotes a proxy it cannot parse in its error message ("Unsupported
+ * proxy syntax in '...'"), credentials included: drop such a message.
+ */
+static void fetch_scrub_error(char *errbuf, size_t len, const char *proxy)
+{
+    const char *sep;
+    const char *auth;
+    const char *at;
+    const char *colon;
+    char secret[512];
+    size_t n;
+
+    if (proxy == NULL || errbuf[0] == '\0') {
+        return;
+    }
+    sep = strstr(proxy, "://");
+    auth = sep != NULL ? sep + 3 : proxy;
+    at = strrchr(auth, '@');
+    if (at == NULL) {
+        return;
+    }
+    colon = memchr(auth, ':', (size_t)(at - auth));
+    /* the password if there is one, else the user name */
+    if (colon != NULL && colon + 1 < at) {
+        auth = colon + 1;
+    }
+    n = (size_t)(at - auth);
+    if (n == 0) {
+        return;
+    }
+    if (n >= sizeof(secret)) {
+        n = sizeof(secret) - 1;
+    }
+    memcpy(secret, auth, n);
+    secret[n] = '\0';
+    if (strstr(errbuf, secret) != NULL || strstr(errbuf, proxy) != NULL) {
+        snprintf(errbuf, len,
+                 "libcurl rejected the proxy (message withheld: it quotes "
+                 "the proxy credentials)");
+    }
+    explicit_bzero(secret, sizeof(secret));
+}
+
+/*
+ * A status other than 200. Through a proxy, 407 and the gateway errors
+ * (502, 503, 504) are the proxy's own answer: say so, so the administrator
+ * looks at the proxy (credentials, its view of DNS) and not at the CA.
+ */
+static dsec_rv fetch_http_status(long status, const char *masked,
+                                 const dsec_fetch_result *res, DSEC_ERR *err)
+{
+    const char *what = NULL;
+
+    if (res->via_proxy) {
+        switch (status) {
+        case 407:
+            what = "proxy authentication required (http_proxy credentials "
+                   "missing or refused)";
+            break;
+        case 502:
+        case 503:
+        case 504:
+            what = "the proxy could not get the CRL from the CDP host";
+            break;
+        default:
+            break;
+        }
+    }
+    if (what != NULL) {
+        return dsec_err_set(err, DSEC_ERR_HTTP, status,
+                            "HTTP %ld from %s via %s: %s", status, masked,
+                            res->route, what);
+    }
+    if (res->via_proxy) {
+        return dsec_err_set(err, DSEC_ERR_HTTP, status,
+                            "HTTP %ld from %s via %s", status, masked,
+                            res->route);
+    }
+    return dsec_err_set(err, DSEC_ERR_HTTP, status, "HTTP %ld from %s", status,
+                        masked);
+}
+
+/* Copy why proxy was found down into why; 0 when it is not known down. */
+static int fetch_proxy_is_down(const char *proxy, double now, char *why,
+                               size_t len)
+{
+    int down;
+
+    pthread_mutex_lock(&proxy_down_lock);
+    down = proxy_down_until > now && strcmp(proxy_down, proxy) == 0;
+    if (down) {
+        snprintf(why, len, "%s", proxy_down_why);
+    }
+    pthread_mutex_unlock(&proxy_down_lock);
+    return down;
+}
+
+/* Remember (seconds > 0) or forget (seconds == 0) that proxy is down. */
+static void fetch_proxy_mark(const char *proxy, long seconds, const char *why)
+{
+    if (strlen(proxy) >= sizeof(proxy_down)) {
+        return;
+    }
+    pthread_mutex_lock(&proxy_down_lock);
+    if (seconds > 0) {
+        snprintf(proxy_down, sizeof(proxy_down), "%s", proxy);
+        snprintf(proxy_down_why, sizeof(proxy_down_why), "%s", why);
+        proxy_down_until = fetch_now() + (double)seconds;
+    } else if (strcmp(proxy_down, proxy) == 0) {
+        proxy_down_until = 0;
+    }
+    pthread_mutex_unlock(&proxy_down_lock);
+}
+
+/*
+ * Did the transfer fail before any connection to the proxy existed? With
+ * an http proxy curl connects to nothing else, so refused, unresolvable or
+ * a timeout without a connect time is the proxy's fault, not the CDP's.
+ */
+static int fetch_proxy_unreachable(CURL *curl, CURLcode rc)
+{
+    curl_off_t connect_us = 0;
+
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_PROXY) {
+        return 1;
+    }
+    if (rc != CURLE_OPERATION_TIMEDOUT) {
+        return 0;
+    }
+    return curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_us)
+               == CURLE_OK
+           && connect_us == 0;
 }
 
 /* Map a failed transfer to a dsec_rv and a message naming url and route. */
@@ -462,6 +613,16 @@ dsec_rv dsec_fetch_http(const dsec_config *cfg, const char *url,
     FETCH_SETOPT(CURLOPT_NOPROGRESS, 1L);
     FETCH_SETOPT(CURLOPT_TIMEOUT_MS, timeout * 1000L);
     FETCH_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, timeout * 1000L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+    /*
+     * Without this, a transfer that timed out while the threaded resolver
+     * is still blocked in getaddrinfo() waits for it (resolv.conf timeout x
+     * attempts x servers, 30 s and more) instead of returning at
+     * fetch_timeout. The detached resolver thread frees itself when the
+     * lookup ends: nothing leaks in a long-running host.
+     */
+    FETCH_SETOPT(CURLOPT_QUICK_EXIT, 1L);
+#endif
     FETCH_SETOPT(CURLOPT_PROTOCOLS_STR, protocols);
     FETCH_SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, redir);
     FETCH_SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
@@ -488,7 +649,25 @@ dsec_rv dsec_fetch_http(const dsec_config *cfg, const char *url,
         goto done;
     }
 
+    if (proxy != NULL && cfg->fail_cache > 0
+        && fetch_proxy_is_down(proxy, fetch_now(), errbuf, sizeof(errbuf))) {
+        rv = dsec_err_set(err, DSEC_ERR_CONNECT, 0,
+                          "fetching %s via %s failed: the proxy was "
+                          "unreachable less than %ld s ago (%s)",
+                          masked, res->route, cfg->fail_cache, errbuf);
+        goto done;
+    }
     rc = curl_easy_perform(curl);
+    fetch_scrub_error(errbuf, sizeof(errbuf), proxy);
+    if (proxy != NULL && cfg->fail_cache > 0) {
+        if (rc == CURLE_OK) {
+            fetch_proxy_mark(proxy, 0, "");
+        } else if (fetch_proxy_unreachable(curl, rc)) {
+            fetch_proxy_mark(proxy, cfg->fail_cache,
+                             errbuf[0] != '\0' ? errbuf
+                                               : curl_easy_strerror(rc));
+        }
+    }
     if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) {
         status = 0;
     }
@@ -500,8 +679,7 @@ dsec_rv dsec_fetch_http(const dsec_config *cfg, const char *url,
     res->redirects = (int)redirects;
     if ((rc == CURLE_OK && status != 200) || sink.bad_status
         || (rc == CURLE_FILESIZE_EXCEEDED && status != 200 && status != 0)) {
-        rv = dsec_err_set(err, DSEC_ERR_HTTP, status, "HTTP %ld from %s",
-                          status, masked);
+        rv = fetch_http_status(status, masked, res, err);
         goto done;
     }
     if (rc != CURLE_OK) {

@@ -66,7 +66,9 @@ void dsec_log_mask_url(const char *url, char *buf, size_t len)
         return;
     }
     auth += 3;
-    end = auth + strcspn(auth, "/?#");
+    /* up to the last '@' anywhere: a password with an unencoded '/', '?'
+       or '#' must not leak, and masking too much is harmless */
+    end = auth + strlen(auth);
     at = NULL;
     for (const char *p = auth; p < end; p++) {
         if (*p == '@') {

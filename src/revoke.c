@@ -231,17 +231,23 @@ static double elapsed(const struct timespec *t0)
            + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-dsec_rv dsec_engine_fetch_one(dsec_engine *eng, const char *url, X509 *issuer,
-                              time_t now, X509_CRL **out, dsec_attempt *att)
+/* One fetch with at most timeout seconds (the verification's budget). */
+static dsec_rv fetch_one_within(dsec_engine *eng, const char *url, X509 *issuer,
+                                time_t now, long timeout, X509_CRL **out,
+                                dsec_attempt *att)
 {
+    dsec_config cfg = *eng->cfg; /* shallow: only fetch_timeout differs */
     dsec_fetch_result res;
     X509_CRL *crl = NULL;
     DSEC_ERR err = { 0 };
     struct timespec t0;
     dsec_rv rv;
 
+    if (timeout > 0 && timeout < cfg.fetch_timeout) {
+        cfg.fetch_timeout = timeout;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rv = dsec_fetch_url(eng->cfg, url, &res, &err);
+    rv = dsec_fetch_url(&cfg, url, &res, &err);
     if (att != NULL) {
         att->bytes = res.len;
         att->status = res.status;
@@ -266,6 +272,12 @@ dsec_rv dsec_engine_fetch_one(dsec_engine *eng, const char *url, X509 *issuer,
     }
     *out = crl;
     return DSEC_OK;
+}
+
+dsec_rv dsec_engine_fetch_one(dsec_engine *eng, const char *url, X509 *issuer,
+                              time_t now, X509_CRL **out, dsec_attempt *att)
+{
+    return fetch_one_within(eng, url, issuer, now, 0, out, att);
 }
 
 static void set_depth(dsec_report *rep, int depth, dsec_rv rv, const char *url,
@@ -346,6 +358,7 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
     dsec_rv rv, last = DSEC_ERR_NO_CDP;
     size_t i, usable = 0;
     int fetches = 0, mine;
+    double budget;
 
     if (eng == NULL || cert == NULL || issuer == NULL) {
         return DSEC_ERR_INVALID;
@@ -422,13 +435,34 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
             last = rv != DSEC_ERR_NOT_FOUND ? rv : DSEC_ERR_BACKOFF;
             continue;
         }
+        budget = (double)(DSEC_FETCH_BUDGET_FACTOR * cfg->fetch_timeout)
+                 - (rep != NULL ? rep->net_seconds : 0.0);
+        if (budget < 0.5) {
+            dsec_cache_end_fetch(eng->cache, url);
+            att = dsec_report_add_attempt(rep, depth, url);
+            if (att != NULL) {
+                att->rv = DSEC_ERR_TIMEOUT;
+                snprintf(att->detail, sizeof(att->detail),
+                         "not fetched: this verification spent its fetch "
+                         "time (%d x fetch_timeout)",
+                         DSEC_FETCH_BUDGET_FACTOR);
+            }
+            set_depth(rep, depth, DSEC_ERR_TIMEOUT, url,
+                      "fetch time of the verification spent");
+            last = DSEC_ERR_TIMEOUT;
+            break;
+        }
         fetches++;
         att = dsec_report_add_attempt(rep, depth, url);
         {
             dsec_attempt scratch = { 0 };
+            dsec_attempt *a = att != NULL ? att : &scratch;
 
-            rv = dsec_engine_fetch_one(eng, url, issuer, now, &crl,
-                                       att != NULL ? att : &scratch);
+            rv = fetch_one_within(eng, url, issuer, now, (long)(budget + 0.999),
+                                  &crl, a);
+            if (rep != NULL) {
+                rep->net_seconds += a->seconds;
+            }
             if (rv == DSEC_OK) {
                 dsec_cache_put(eng->cache, url, crl, issuer);
             } else if (cfg->fail_cache > 0) {

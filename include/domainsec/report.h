@@ -57,6 +57,7 @@ typedef struct dsec_report {
     char url[256];
     int nchain;
     dsec_depth_status depth[DSEC_REPORT_MAX_DEPTH];
+    double net_seconds; /* time spent on network fetches so far */
     dsec_attempt *attempts;
     size_t nattempts;
     size_t cap;

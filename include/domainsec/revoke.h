@@ -16,6 +16,13 @@
 
 /* At most this many URLs are fetched from the network per certificate. */
 #define DSEC_MAX_FETCHES_PER_CERT 4
+/*
+ * Network time one verification may spend on CRL fetches, in units of
+ * fetch_timeout (cumulative over every certificate and URL, like Windows'
+ * accumulative URL retrieval timeout): a chain of dead CDPs costs at most
+ * this, however many URLs it lists.
+ */
+#define DSEC_FETCH_BUDGET_FACTOR 2
 
 typedef struct dsec_engine dsec_engine;
 

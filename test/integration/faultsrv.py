@@ -30,11 +30,22 @@
 #                              n > 1, then 302 to /<rest>
 #   /loop                      302 to itself
 #   /redirect-scheme/<scheme>  302 to <scheme>://127.0.0.1/whatever
+#   /goto?<url>                302 to <url> (percent-decoded), any scheme
+#   /close                     close the connection without any answer
+# Every accepted connection is logged as "ACCEPT" before its request line,
+# so a test can tell "no connection at all" from "a request".
+#
+# --blackhole-port-file FILE also opens a TCP port that never accepts: its
+# listen queue is filled by connections of our own, so the kernel drops
+# further SYNs and a client's connect() hangs as towards an unroutable
+# address. --udp-blackhole ADDR:PORT swallows datagrams without answering:
+# a DNS server that never replies.
 # A request in absolute form (GET http://host/path) is answered as if it
 # were GET /path, so the server also serves as a forward proxy for http
 # URLs; the log line keeps the absolute form, showing the proxy was used.
 
 import argparse
+import urllib.parse
 import os
 import random
 import select
@@ -55,6 +66,14 @@ class FaultServer(ThreadingHTTPServer):
     root = "."
     log_file = None
     stopping = threading.Event()
+
+    def get_request(self):
+        conn = super().get_request()
+        if self.log_file is not None:
+            with LOG_LOCK:
+                self.log_file.write("ACCEPT %s\n" % (conn[1][0],))
+                self.log_file.flush()
+        return conn
 
 
 class FaultHandler(BaseHTTPRequestHandler):
@@ -224,6 +243,10 @@ class FaultHandler(BaseHTTPRequestHandler):
             self._redirect("/loop")
         elif head == "redirect-scheme" and len(parts) == 2 and parts[1]:
             self._redirect("%s://127.0.0.1/whatever" % parts[1])
+        elif path == "/goto" and "?" in self.path:
+            self._redirect(urllib.parse.unquote(self.path.split("?", 1)[1]))
+        elif path == "/close":
+            self._abort()
         else:
             self._simple(404, b"not found\n")
 
@@ -237,6 +260,42 @@ def write_port_file(path, port):
     os.replace(tmp, path)
 
 
+def tcp_blackhole(port_file):
+    """A listening socket whose queue is full: connects to it hang."""
+    lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen(0)
+    port = lsn.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(c)
+    time.sleep(0.2)
+    write_port_file(port_file, port)
+    return lsn, fillers
+
+
+def udp_blackhole(spec):
+    addr, _, port = spec.rpartition(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((addr, int(port)))
+
+    def swallow():
+        while True:
+            try:
+                sock.recvfrom(65536)
+            except OSError:
+                return
+
+    threading.Thread(target=swallow, daemon=True).start()
+    return sock
+
+
 def main():
     ap = argparse.ArgumentParser(description="scriptable fault HTTP server")
     ap.add_argument("--root", required=True, help="directory of served files")
@@ -244,6 +303,10 @@ def main():
                     help="file receiving the chosen port")
     ap.add_argument("--log", required=True, help="request log (appended)")
     ap.add_argument("--bind", default="127.0.0.1", help="address to bind")
+    ap.add_argument("--blackhole-port-file",
+                    help="also open a TCP port that never accepts")
+    ap.add_argument("--udp-blackhole", metavar="ADDR:PORT",
+                    help="also swallow UDP datagrams sent to ADDR:PORT")
     args = ap.parse_args()
 
     if not os.path.isdir(args.root):
@@ -264,6 +327,11 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    keep = []
+    if args.udp_blackhole:
+        keep.append(udp_blackhole(args.udp_blackhole))
+    if args.blackhole_port_file:
+        keep.append(tcp_blackhole(args.blackhole_port_file))
     write_port_file(args.port_file, srv.server_address[1])
     srv.serve_forever(poll_interval=0.2)
     return 0

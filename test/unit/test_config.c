@@ -174,6 +174,20 @@ static void test_config_good_values(void)
     set_ok(cfg, "http_proxy", "http://proxy.example:3128");
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->http_proxy);
     CU_ASSERT_STRING_EQUAL(cfg->http_proxy, "http://proxy.example:3128");
+    /* '/' in the password must be encoded, and the error must not show
+       the password */
+    {
+        DSEC_ERR err;
+
+        memset(&err, 0, sizeof(err));
+        CU_ASSERT_EQUAL(
+            dsec_config_set(cfg, "http_proxy", "http://u:pa/ss@p:3128", &err),
+            DSEC_ERR_INVALID);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "percent-encoded"));
+        CU_ASSERT_PTR_NULL(strstr(err.msg, "pa/ss"));
+        CU_ASSERT_STRING_EQUAL(cfg->http_proxy, "http://proxy.example:3128");
+    }
+    set_ok(cfg, "http_proxy", "http://u:pa%2Fss@p:3128");
     set_ok(cfg, "no_proxy", "localhost,.example");
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->no_proxy);
     CU_ASSERT_STRING_EQUAL(cfg->no_proxy, "localhost,.example");
