@@ -31,6 +31,7 @@
 #include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "domainsec/anchors.h"
 #include "domainsec/cdp.h"
 #include "domainsec/common.h"
 #include "domainsec/config.h"
@@ -323,11 +324,10 @@ static void dsec_doctor_dir(struct dsec_doctor *doc, const char *kind,
                             const char *dir)
 {
     DIR *d = NULL;
-    struct dirent *de;
     struct stat st;
-    STACK_OF(X509) *certs = NULL;
-    char path[4096];
-    char why[512];
+    dsec_certdir *cd = NULL;
+    dsec_anchors *snap = NULL;
+    DSEC_ERR derr = { 0 };
     char bad[DSEC_DOCTOR_LINE] = "";
     char user[64];
     size_t badlen = 0;
@@ -363,35 +363,45 @@ static void dsec_doctor_dir(struct dsec_doctor *doc, const char *kind,
             strerror(errno), dir);
         goto done;
     }
-    while ((de = readdir(d)) != NULL) {
-        /* as the provider: dot files skipped, links followed */
-        if (de->d_name[0] == '.') {
+    closedir(d);
+    d = NULL;
+    /* read the directory exactly as the provider does */
+    if (dsec_certdir_open(dir, &cd, &derr) != DSEC_OK
+        || (snap = dsec_certdir_get(cd)) == NULL) {
+        dsec_doctor_line(doc, DSEC_DOCTOR_FAIL_CONFIG, "%s %s: %s", kind, dir,
+                         derr.msg[0] != '\0' ? derr.msg : "cannot be loaded");
+        goto done;
+    }
+    for (i = 0; (size_t)i < dsec_anchors_count(snap); i++) {
+        const char *src = dsec_anchors_source(snap, (size_t)i);
+
+        if (!dsec_doctor_add_cert(doc, dsec_anchors_get0(snap, (size_t)i), src,
+                                  kind)) {
+            fprintf(stderr, "%s doctor: out of memory\n", DSEC_CLI_PROG);
+            break;
+        }
+        ncerts++;
+        if (i == 0
+            || strcmp(src, dsec_anchors_source(snap, (size_t)i - 1)) != 0) {
+            nfiles++;
+        }
+    }
+    for (i = 0; (size_t)i < dsec_anchors_skipped_count(snap); i++) {
+        const char *bad_path = NULL, *bad_why = NULL;
+        const char *base;
+
+        if (!dsec_anchors_skipped(snap, (size_t)i, &bad_path, &bad_why)) {
             continue;
         }
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            continue;
-        }
+        base = strrchr(bad_path, '/') != NULL ? strrchr(bad_path, '/') + 1
+                                              : bad_path;
+        nbad++;
         nfiles++;
-        if (!dsec_cli_load_certs(path, &certs, why, sizeof(why))) {
-            nbad++;
-            if (badlen < sizeof(bad) - 1) {
-                n = snprintf(bad + badlen, sizeof(bad) - badlen, "%s%s (%s)",
-                             badlen > 0 ? ", " : "", de->d_name, why);
-                badlen = n < 0 ? badlen : badlen + (size_t)n;
-            }
-            continue;
+        if (badlen < sizeof(bad) - 1) {
+            n = snprintf(bad + badlen, sizeof(bad) - badlen, "%s%s (%s)",
+                         badlen > 0 ? ", " : "", base, bad_why);
+            badlen = n < 0 ? badlen : badlen + (size_t)n;
         }
-        for (i = 0; i < sk_X509_num(certs); i++) {
-            if (!dsec_doctor_add_cert(doc, sk_X509_value(certs, i), path,
-                                      kind)) {
-                fprintf(stderr, "%s doctor: out of memory\n", DSEC_CLI_PROG);
-                break;
-            }
-            ncerts++;
-        }
-        sk_X509_pop_free(certs, X509_free);
-        certs = NULL;
     }
     if (nbad > 0) {
         dsec_doctor_line(doc, DSEC_DOCTOR_FAIL_CONFIG,
@@ -414,7 +424,8 @@ done:
     if (d != NULL) {
         closedir(d);
     }
-    sk_X509_pop_free(certs, X509_free);
+    dsec_anchors_free(snap);
+    dsec_certdir_free(cd);
 }
 
 static void dsec_doctor_dirs(struct dsec_doctor *doc, const char *kind,
