@@ -13,6 +13,7 @@
 #include <openssl/params.h>
 #include <openssl/provider.h>
 #include "provider.h"
+#include "domainsec/fetch.h"
 #include "domainsec/log.h"
 
 #define DSPROV_NAME "domainsec provider"
@@ -195,6 +196,8 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         dsprov_hook_register_broken(err.msg);
         goto fail;
     }
+    /* libldap's TLS files too (only with ldaps allowed) */
+    dsec_fetch_ldap_preinit(dsec_engine_config(ctx->eng));
     if (!dsprov_hook_register(ctx)) {
         DSPROV_raise(ctx, DSPROV_R_INIT,
                      "cannot register the X509_STORE "

@@ -81,6 +81,21 @@ static void ldap_global_init_once(void)
     (void)ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &version);
 }
 
+void dsec_fetch_ldap_preinit(const dsec_config *cfg)
+{
+    int server = 0;
+
+    if (cfg == NULL || (cfg->cdp_schemes & DSEC_SCHEME_LDAPS) == 0) {
+        return;
+    }
+    (void)CRYPTO_THREAD_run_once(&ldap_once, ldap_global_init_once);
+    /*
+     * Build libldap's global TLS context now, while ldap.conf and its CA
+     * files can still be read: a daemon may chroot after activation.
+     */
+    (void)ldap_set_option(NULL, LDAP_OPT_X_TLS_NEWCTX, &server);
+}
+
 /* Seconds left before deadline into tv; 0 when nothing is left. */
 static int ldap_remaining(double deadline, struct timeval *tv)
 {
@@ -749,8 +764,15 @@ dsec_rv dsec_fetch_ldap(const dsec_config *cfg, const char *url,
     }
     rc = ldap_connect(ld);
     if (rc != LDAP_SUCCESS) {
-        rv = ldap_conn_fail(ldap_errno_of(ld), "connecting to", t.server,
-                            deadline, timeout, err);
+        /* libldap says only "Can't contact LDAP server" when the server
+           was reached but its certificate was refused */
+        rv = ldap_conn_fail(ldap_errno_of(ld),
+                            tls ? "connecting (TCP and TLS handshake; the "
+                                  "server certificate is checked against "
+                                  "ldap.conf TLS_CACERT or LDAPTLS_CACERT) "
+                                  "to"
+                                : "connecting to",
+                            t.server, deadline, timeout, err);
         goto done;
     }
 

@@ -58,4 +58,10 @@ dsec_rv dsec_fetch_ldap(const dsec_config *cfg, const char *url,
  */
 int dsec_fetch_active(void);
 
+/*
+ * With ldaps in cdp_schemes: read libldap's configuration and build its TLS
+ * context now (at provider activation), before the host may chroot.
+ */
+void dsec_fetch_ldap_preinit(const dsec_config *cfg);
+
 #endif /* DOMAINSEC_FETCH_H */

@@ -462,6 +462,9 @@ static void dsec_verify_print_attempts(X509_STORE_CTX *ctx,
             printf("      result: %s%s%s\n", dsec_rv_name(a->rv),
                    a->detail[0] != '\0' ? ": " : "", a->detail);
         }
+        if (a->rv != DSEC_OK && strstr(a->detail, "not fetched") != NULL) {
+            continue; /* never went anywhere: no source line */
+        }
         printf("      source: %s", dsec_verify_source(a->from_cache));
         if (a->status != 0) {
             printf(", HTTP %ld", a->status);

@@ -11,8 +11,14 @@
 #   noentry               ldap://.../cn=Nowhere,o=Test?... (no such entry)
 #   hang                  a TCP server that accepts and never answers
 #   hostless              ldap:///cn=Inter,o=Test?... (no server named)
-# and the CRLs are loaded with ldapadd. Unmodified `openssl verify` loads the
-# provider through OPENSSL_CONF; the CLI shows the attempts and the class.
+#   ldaps-good, ldaps-revoked
+#                         ldaps://127.0.0.1:PORT2/cn=Inter,o=Test?... (only)
+# and the CRLs are loaded with ldapadd. slapd also listens for LDAPS on a
+# second port, with a server certificate for 127.0.0.1 from a CA of its own
+# (not the PKI under test), which the client trusts only when told through
+# LDAPTLS_CACERT (libldap's environment variant of ldap.conf TLS_CACERT).
+# Unmodified `openssl verify` loads the provider through OPENSSL_CONF; the
+# CLI shows the attempts and the class.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,6 +27,10 @@ TRANSIENT_RE='(^|[^/a-z])transient([^/a-z]|$)'
 SLAPD_BIN="${SLAPD_BIN:-/usr/sbin/slapd}"
 need_bin "$SLAPD_BIN" slapd
 need_bin "$(command -v ldapadd || true)" ldapadd
+# libldap's TLS settings come from ldap.conf and these: none inherited, so
+# the server certificate is trusted only where a check says so
+unset LDAPTLS_CACERT LDAPTLS_CACERTDIR LDAPTLS_REQCERT LDAPTLS_CERT \
+    LDAPTLS_KEY LDAPCONF LDAPRC LDAPNOINIT
 SCHEMA_DIR=/etc/ldap/schema
 if [[ ! -f "$SCHEMA_DIR/core.schema" ]]; then
     echo "SKIP: $SCHEMA_DIR/core.schema not found" >&2
@@ -30,16 +40,35 @@ SLAPD_DIR="$WORK/slapd"
 ROOTDN="cn=admin,o=Test"
 ROOTPW="test-only-$RANDOM"
 
-# start_slapd PORT: slapd on 127.0.0.1:PORT, config and database in
-# $SLAPD_DIR (kept across restarts). Sets SLAPD_PID and SLAPD_LOG.
+# make_tls_ca DIR: slapd's TLS identity in DIR (sets TLS_DIR): ca.pem, a
+# CA of its own, and server.pem/server.key, a server certificate it issued
+# for 127.0.0.1 (subjectAltName IP:127.0.0.1, DNS:localhost: lib.sh's leaf
+# profile). slapd runs without -u/-g, as the user of this script (root in
+# CI): it never drops privileges, so the key may stay private.
+make_tls_ca() {
+    local PKI=$1
+    mkdir -p "$PKI"
+    PKI=$(cd "$PKI" && pwd)
+    issue ca "/O=domainsec test/CN=Test LDAPS CA" root self
+    issue server "/O=domainsec test/CN=127.0.0.1" leaf ca ""
+    chmod 0600 "$PKI/server.key" "$PKI/ca.key"
+    TLS_DIR=$PKI
+}
+
+# start_slapd PORT TLS_PORT: slapd on ldap://127.0.0.1:PORT and
+# ldaps://127.0.0.1:TLS_PORT (certificate from $TLS_DIR), config and
+# database in $SLAPD_DIR (kept across restarts). Sets SLAPD_PID, SLAPD_LOG.
 start_slapd() {
-    local port=$1 modpath
+    local port=$1 tls_port=$2 modpath
     mkdir -p "$SLAPD_DIR/db"
     modpath=/usr/lib/ldap
     cat >"$SLAPD_DIR/slapd.conf" <<EOF
 include $SCHEMA_DIR/core.schema
 pidfile $SLAPD_DIR/slapd.pid
 argsfile $SLAPD_DIR/slapd.args
+TLSCACertificateFile $TLS_DIR/ca.pem
+TLSCertificateFile $TLS_DIR/server.pem
+TLSCertificateKeyFile $TLS_DIR/server.key
 modulepath $modpath
 moduleload back_mdb
 database mdb
@@ -52,11 +81,12 @@ access to * by * read
 EOF
     SLAPD_LOG="$SLAPD_DIR/slapd.log"
     # -d keeps slapd in the foreground (our PID) and logs connections
-    "$SLAPD_BIN" -f "$SLAPD_DIR/slapd.conf" -h "ldap://127.0.0.1:$port/" \
+    "$SLAPD_BIN" -f "$SLAPD_DIR/slapd.conf" \
+        -h "ldap://127.0.0.1:$port/ ldaps://127.0.0.1:$tls_port/" \
         -d stats >>"$SLAPD_LOG" 2>&1 &
     SLAPD_PID=$!
     track_pid "$SLAPD_PID"
-    if ! wait_port "$port" 10; then
+    if ! wait_port "$port" 10 || ! wait_port "$tls_port" 10; then
         tail -n 20 "$SLAPD_LOG" >&2 || true
         return 1
     fi
@@ -69,9 +99,47 @@ ldap_load() {
         -f "$1" >"$1.out" 2>&1
 }
 
-# accepts: number of connections slapd has accepted so far.
+# accepts [PORT]: number of connections slapd has accepted so far (on the
+# listener 127.0.0.1:PORT only when given).
 accepts() {
-    grep -c "ACCEPT from" "$SLAPD_LOG" || true
+    grep -c "ACCEPT from .*(IP=127\.0\.0\.1:${1:-[0-9]*})" "$SLAPD_LOG" ||
+        true
+}
+
+# ldaps_no_op: connections to the LDAPS listener that slapd closed before
+# any operation (not even a bind) so far. A client rejecting the server's
+# certificate ends up here: libldap (GnuTLS) checks it once the handshake is
+# done, so slapd logs "TLS established", then "connection lost".
+ldaps_no_op() {
+    awk -v listener="(IP=127.0.0.1:$LDAPS_PORT)" '
+        match($0, /conn=[0-9]+ /) { c = substr($0, RSTART + 5, RLENGTH - 6) }
+        / ACCEPT from / && index($0, listener) { tls[c] = 1 }
+        / op=[0-9]+ / { op[c] = 1 }
+        / fd=[0-9]+ closed/ && (c in tls) && !(c in op) { n++ }
+        END { print n + 0 }' "$SLAPD_LOG"
+}
+
+# grows BEFORE cmd...: the number cmd prints exceeds BEFORE within 5 s
+# (slapd logs a connection's end when it gets to it).
+# shellcheck disable=SC2317  # called through expect_true
+grows() {
+    local before=$1 i
+    shift
+    for ((i = 0; i < 50; i++)); do
+        if [[ $("$@") -gt "$before" ]]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# attempt_of NAME URL_ERE: the CLI's lines (URL, result, source) on its
+# attempts at URLs matching URL_ERE in the last output, into ATTEMPT
+# ($WORK/NAME.attempt).
+attempt_of() {
+    ATTEMPT="$WORK/$1.attempt"
+    grep -E -A2 -- "^  depth [0-9]+: $2\$" "$OUT" >"$ATTEMPT" || true
 }
 
 # issue_ldap NAME SUBJECT PROFILE ISSUER CDP_URL: lib.sh's issue, with the
@@ -105,6 +173,7 @@ ldap_leaf() {
 # make_ldap_pki DIR: the PKI above in DIR (sets PKI).
 make_ldap_pki() {
     local base="ldap://127.0.0.1:$LDAP_PORT"
+    local tls_base="ldaps://127.0.0.1:$LDAPS_PORT"
     local crl="certificateRevocationList;binary"
     PKI=$1
     mkdir -p "$PKI"
@@ -121,19 +190,24 @@ make_ldap_pki() {
     ldap_leaf noentry "$base/cn=Nowhere,o=Test?$crl"
     ldap_leaf hang "ldap://127.0.0.1:$HANG_PORT/cn=Inter,o=Test?$crl"
     ldap_leaf hostless "ldap:///cn=Inter,o=Test?$crl"
+    ldap_leaf ldaps-good "$tls_base/cn=Inter,o=Test?$crl"
+    ldap_leaf ldaps-revoked "$tls_base/cn=Inter,o=Test?$crl"
     ca_init root
     ca_init inter
     ca_init inter-revoked
     revoke inter-revoked root
     revoke revoked inter
+    revoke ldaps-revoked inter
     gen_crl root "$PKI/root.crl"
     gen_crl inter "$PKI/inter.crl"
     gen_crl inter-revoked "$PKI/inter-revoked.crl"
 }
 
 LDAP_PORT=$(free_port)
+LDAPS_PORT=$(free_port)
 HANG_PORT=$(free_port)
-start_slapd "$LDAP_PORT"
+make_tls_ca "$WORK/tls"
+start_slapd "$LDAP_PORT" "$LDAPS_PORT"
 make_ldap_pki "$WORK/pki"
 cat >"$WORK/entries.ldif" <<EOF
 dn: o=Test
@@ -241,6 +315,123 @@ expect_true "hostless URL: slapd got no connection ($before -> $after)" \
 expect_true "hostless URL: slapd got connections before (the check can fail)" \
     test "$before" -gt 0
 
+echo "-- ldaps://: slapd's CA trusted through LDAPTLS_CACERT"
+LDAPS_RE="ldaps://127\.0\.0\.1:$LDAPS_PORT/cn=Inter,o=Test"
+LDAPS_RE+="\?certificateRevocationList;binary"
+# libldap alone first: the variable is what makes the certificate trusted
+LDAPTLS_CACERT="$TLS_DIR/ca.pem" run_cmd ldapsearch-tls ldapsearch -x \
+    -LLL -H "ldaps://127.0.0.1:$LDAPS_PORT" -b "cn=Inter,o=Test" -s base \
+    "certificateRevocationList;binary"
+expect_rc "ldapsearch over ldaps, CA in LDAPTLS_CACERT: succeeds" 0
+expect_grep "ldapsearch over ldaps: returns the intermediate's CRL" \
+    "^certificateRevocationList;binary::"
+run_cmd ldapsearch-tls-untrusted ldapsearch -x -LLL \
+    -H "ldaps://127.0.0.1:$LDAPS_PORT" -b "cn=Inter,o=Test" -s base \
+    "certificateRevocationList;binary"
+expect_rc "ldapsearch over ldaps without the CA: fails" '!0'
+
+# a fresh cache (write_cnf) for every run: each one fetches over LDAPS
+write_cnf "$WORK/ldaps-good.cnf" fetch_timeout=5 cdp_schemes=http,ldap,ldaps
+before=$(accepts "$LDAPS_PORT")
+LDAPTLS_CACERT="$TLS_DIR/ca.pem" ossl_verify ldaps-good \
+    "$WORK/ldaps-good.cnf" "$PKI/ldaps-good.pem"
+expect_rc "ldaps good leaf: openssl verify succeeds" 0
+expect_grep "ldaps good leaf: OK" ": OK$"
+after=$(accepts "$LDAPS_PORT")
+expect_true "ldaps good leaf: LDAPS listener contacted ($before -> $after)" \
+    test "$after" -gt "$before"
+write_cnf "$WORK/ldaps-revoked.cnf" fetch_timeout=5 \
+    cdp_schemes=http,ldap,ldaps
+LDAPTLS_CACERT="$TLS_DIR/ca.pem" ossl_verify ldaps-revoked \
+    "$WORK/ldaps-revoked.cnf" "$PKI/ldaps-revoked.pem"
+expect_rc "ldaps revoked leaf: openssl verify fails" '!0'
+expect_grep "ldaps revoked leaf: error 23" "error 23 at 0 depth lookup"
+
+write_cnf "$WORK/ldaps-cli.cnf" fetch_timeout=5 cdp_schemes=http,ldap,ldaps
+LDAPTLS_CACERT="$TLS_DIR/ca.pem" cli_verify cli-ldaps-good \
+    "$WORK/ldaps-cli.cnf" "$PKI/ldaps-good.pem"
+expect_rc "ldaps good leaf: CLI exit 0" 0
+attempt_of cli-ldaps-good "$LDAPS_RE"
+expect_grep "ldaps good leaf: CLI shows the ldaps attempt for the leaf" \
+    "depth 0: $LDAPS_RE" "$ATTEMPT"
+expect_grep "ldaps good leaf: the ldaps attempt succeeded" "result: ok" \
+    "$ATTEMPT"
+expect_grep "ldaps good leaf: the CRL came from the network" \
+    "source: network.*route: direct" "$ATTEMPT"
+write_cnf "$WORK/ldaps-cli-revoked.cnf" fetch_timeout=5 \
+    cdp_schemes=http,ldap,ldaps
+LDAPTLS_CACERT="$TLS_DIR/ca.pem" cli_verify cli-ldaps-revoked \
+    "$WORK/ldaps-cli-revoked.cnf" "$PKI/ldaps-revoked.pem"
+expect_rc "ldaps revoked leaf: CLI exit 1 (fatal)" 1
+expect_grep "ldaps revoked leaf: CLI says revoked" "error 23 at depth 0"
+
+echo "-- ldaps://: server certificate not trusted"
+# LDAPTLS_CACERT unset: ldap.conf's TLS_CACERT (the system bundle) applies,
+# LDAPTLS_REQCERT unset: its default, demand
+write_cnf "$WORK/ldaps-untrusted.cnf" fetch_timeout=2 \
+    cdp_schemes=http,ldap,ldaps
+before=$(ldaps_no_op)
+ossl_verify ldaps-untrusted "$WORK/ldaps-untrusted.cnf" \
+    "$PKI/ldaps-good.pem"
+expect_rc "untrusted LDAPS server: openssl verify fails" '!0'
+expect_grep "untrusted LDAPS server: openssl verify error 3" \
+    "error 3 at 0 depth lookup"
+expect_grep "untrusted LDAPS server: log line says transient" \
+    "$TRANSIENT_RE"
+expect_max_ms "untrusted LDAPS server: within fetch_timeout + 1 s" 3000
+expect_true "untrusted LDAPS server: the client left slapd before any request" \
+    grows "$before" ldaps_no_op
+write_cnf "$WORK/ldaps-untrusted-cli.cnf" fetch_timeout=2 \
+    cdp_schemes=http,ldap,ldaps
+cli_verify cli-ldaps-untrusted "$WORK/ldaps-untrusted-cli.cnf" \
+    "$PKI/ldaps-good.pem"
+expect_rc "untrusted LDAPS server: CLI exit 75 (transient)" 75
+expect_grep "untrusted LDAPS server: CLI says transient" "$TRANSIENT_RE"
+expect_max_ms "untrusted LDAPS server: CLI within fetch_timeout + 1 s" 3000
+attempt_of cli-ldaps-untrusted "$LDAPS_RE"
+expect_grep "untrusted LDAPS server: CLI shows the failed ldaps attempt" \
+    "result: unreachable" "$ATTEMPT"
+expect_grep "untrusted LDAPS server: the reason points at the certificate check" \
+    "TLS handshake; the server certificate is checked" "$ATTEMPT"
+# the trust anchor file named does not exist
+write_cnf "$WORK/ldaps-nowhere.cnf" fetch_timeout=2 \
+    cdp_schemes=http,ldap,ldaps
+LDAPTLS_CACERT="$WORK/no-such-ca.pem" cli_verify cli-ldaps-nowhere \
+    "$WORK/ldaps-nowhere.cnf" "$PKI/ldaps-good.pem"
+expect_rc "LDAPTLS_CACERT pointing nowhere: CLI exit 75 (transient)" 75
+expect_max_ms "LDAPTLS_CACERT pointing nowhere: within fetch_timeout + 1 s" \
+    3000
+write_cnf "$WORK/ldaps-nowhere2.cnf" fetch_timeout=2 \
+    cdp_schemes=http,ldap,ldaps
+LDAPTLS_CACERT="$WORK/no-such-ca.pem" ossl_verify ldaps-nowhere \
+    "$WORK/ldaps-nowhere2.cnf" "$PKI/ldaps-good.pem"
+expect_grep "LDAPTLS_CACERT pointing nowhere: openssl verify error 3" \
+    "error 3 at 0 depth lookup"
+expect_max_ms "LDAPTLS_CACERT pointing nowhere: openssl verify in time" 3000
+
+echo "-- ldaps:// not in cdp_schemes: never contacted"
+# the CA is trusted: contacting the server would succeed
+write_cnf "$WORK/ldaps-off.cnf" fetch_timeout=5 cdp_schemes=http,ldap
+before=$(accepts "$LDAPS_PORT")
+LDAPTLS_CACERT="$TLS_DIR/ca.pem" cli_verify cli-ldaps-off \
+    "$WORK/ldaps-off.cnf" "$PKI/ldaps-good.pem"
+expect_rc "ldaps not allowed: CLI exit 1 (fatal)" 1
+expect_grep "ldaps not allowed: CLI says fatal" "fatal"
+attempt_of cli-ldaps-off "$LDAPS_RE"
+expect_grep "ldaps not allowed: the ldaps CDP is listed as not fetched" \
+    "scheme not in cdp_schemes; not fetched" "$ATTEMPT"
+write_cnf "$WORK/ldaps-off2.cnf" fetch_timeout=5 cdp_schemes=http,ldap
+LDAPTLS_CACERT="$TLS_DIR/ca.pem" ossl_verify ldaps-off \
+    "$WORK/ldaps-off2.cnf" "$PKI/ldaps-good.pem"
+expect_rc "ldaps not allowed: openssl verify fails" '!0'
+expect_grep "ldaps not allowed: openssl verify error 3" \
+    "error 3 at 0 depth lookup"
+after=$(accepts "$LDAPS_PORT")
+expect_true "ldaps not allowed: no LDAPS connection ($before -> $after)" \
+    test "$before" -eq "$after"
+expect_true "ldaps not allowed: LDAPS connections before (the check can fail)" \
+    test "$before" -gt 0
+
 echo "-- a server that accepts and never answers"
 python3 -c 'import socket, sys, time
 s = socket.socket()
@@ -283,7 +474,7 @@ cli_verify cli-down-revoked "$WORK/down-cli.cnf" "$PKI/revoked.pem"
 expect_rc "slapd down: revoked leaf is not accepted" '!0'
 
 echo "-- slapd back: the cached CRLs of up.cnf and a fresh fetch"
-start_slapd "$LDAP_PORT"
+start_slapd "$LDAP_PORT" "$LDAPS_PORT"
 write_cnf "$WORK/back.cnf" fetch_timeout=5
 ossl_verify back "$WORK/back.cnf" "$PKI/good.pem"
 expect_rc "slapd back: good leaf verifies again" 0
