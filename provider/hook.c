@@ -40,6 +40,7 @@ static char broken_reason[DSEC_ERR_MSG_LEN];
 static int dsprov_check_revocation(X509_STORE_CTX *ctx);
 static int dsprov_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x);
 static int dsprov_check_crl(X509_STORE_CTX *ctx, X509_CRL *crl);
+static dsec_report *report_get(X509_STORE_CTX *ctx);
 static STACK_OF(X509_CRL)
     * dsprov_lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm);
 
@@ -394,19 +395,12 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     if (n == 1 && top_trusted) {
         return 1;
     }
-    rep = dsec_report_new();
+    /*
+     * The path builder's report, if any, holds only its log and the fetch
+     * time spent (a context verifies once): it becomes this report.
+     */
+    rep = report_get(ctx);
     if (rep == NULL) {
-        X509_STORE_CTX_set_error(ctx, X509_V_ERR_OUT_OF_MEM);
-        return -1;
-    }
-    /* the path builder's log and fetch time carry over into the new one */
-    dsec_report_move_paths(rep, report_of(ctx));
-    if (report_of(ctx) != NULL) {
-        rep->net_seconds = report_of(ctx)->net_seconds;
-    }
-    dsec_report_free(report_of(ctx));
-    if (!X509_STORE_CTX_set_ex_data(ctx, report_index, rep)) {
-        dsec_report_free(rep);
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_OUT_OF_MEM);
         return -1;
     }

@@ -84,20 +84,6 @@ void dsec_report_clear_paths(dsec_report *rep)
     rep->paths_dropped = 0;
 }
 
-void dsec_report_move_paths(dsec_report *to, dsec_report *from)
-{
-    if (to == NULL || from == NULL || to == from) {
-        return;
-    }
-    dsec_report_clear_paths(to);
-    to->paths = from->paths;
-    to->npaths = from->npaths;
-    to->paths_dropped = from->paths_dropped;
-    from->paths = NULL;
-    from->npaths = 0;
-    from->paths_dropped = 0;
-}
-
 dsec_attempt *dsec_report_add_attempt(dsec_report *rep, int depth,
                                       const char *url)
 {

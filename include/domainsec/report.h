@@ -84,8 +84,6 @@ dsec_attempt *dsec_report_add_attempt(dsec_report *rep, int depth,
 /* Append one line of the path builder's log (copied). */
 int dsec_report_add_path(dsec_report *rep, const char *line);
 void dsec_report_clear_paths(dsec_report *rep);
-/* Hand from's path log over to to. */
-void dsec_report_move_paths(dsec_report *to, dsec_report *from);
 
 const char *dsec_class_name(dsec_class cls);
 int dsec_class_exit_code(dsec_class cls);
