@@ -121,7 +121,6 @@ typedef struct {
     STACK_OF(X509) * found; /* the result */
     int bound_depth, bound_sigs;
     int nomem;
-    int tried; /* candidates considered, for the log */
     int branches; /* levels with more than one matching candidate */
 } builder;
 
@@ -446,7 +445,6 @@ static int extend(builder *b)
         const dsec_cand *cand = &cands.v[i];
         const char *why = NULL;
 
-        b->tried++;
         if (cand->src == DSEC_SRC_NONE) {
             continue;
         }

@@ -314,6 +314,32 @@ static int use_crl(dsec_report *rep, X509_CRL *crl, X509 *issuer, time_t now)
     return 1;
 }
 
+#define DSEC_XSTR(x) #x
+#define DSEC_STR(x) DSEC_XSTR(x)
+
+/* Record a URL that was not fetched, and why. */
+static void not_fetched(dsec_report *rep, int depth, const char *url,
+                        dsec_rv rv, const char *why)
+{
+    dsec_attempt *att = dsec_report_add_attempt(rep, depth, url);
+
+    if (att != NULL) {
+        att->rv = rv;
+        snprintf(att->detail, sizeof(att->detail), "%s", why);
+    }
+}
+
+/* The verification's fetch time is spent: url is not fetched. */
+static dsec_rv budget_spent(dsec_report *rep, int depth, const char *url)
+{
+    not_fetched(rep, depth, url, DSEC_ERR_TIMEOUT,
+                "not fetched: this verification spent its fetch time "
+                "(" DSEC_STR(DSEC_FETCH_BUDGET_FACTOR) " x fetch_timeout)");
+    set_depth(rep, depth, DSEC_ERR_TIMEOUT, url,
+              "fetch time of the verification spent");
+    return DSEC_ERR_TIMEOUT;
+}
+
 /* A cached CRL or remembered failure for url; DSEC_ERR_NOT_FOUND if none. */
 static dsec_rv from_cache(dsec_engine *eng, const char *url, X509 *issuer,
                           time_t now, int only_hits, int depth,
@@ -359,6 +385,7 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
     size_t i, usable = 0;
     int fetches = 0, mine;
     double budget;
+    struct timespec t0;
 
     if (eng == NULL || cert == NULL || issuer == NULL) {
         return DSEC_ERR_INVALID;
@@ -388,12 +415,8 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
         dsec_attempt *att;
 
         if ((dsec_url_scheme(url) & cfg->cdp_schemes) == 0) {
-            att = dsec_report_add_attempt(rep, depth, url);
-            if (att != NULL) {
-                att->rv = DSEC_ERR_SCHEME;
-                snprintf(att->detail, sizeof(att->detail),
-                         "scheme not in cdp_schemes; not fetched");
-            }
+            not_fetched(rep, depth, url, DSEC_ERR_SCHEME,
+                        "scheme not in cdp_schemes; not fetched");
             if (last == DSEC_ERR_NO_CDP && usable == 0) {
                 set_depth(rep, depth, DSEC_ERR_SCHEME, url,
                           "no CDP with an allowed scheme");
@@ -410,18 +433,32 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
             continue;
         }
         if (fetches >= DSEC_MAX_FETCHES_PER_CERT) {
-            att = dsec_report_add_attempt(rep, depth, url);
-            if (att != NULL) {
-                att->rv = DSEC_ERR_BACKOFF;
-                snprintf(att->detail, sizeof(att->detail),
-                         "not fetched: %d URLs of this certificate already "
-                         "failed",
-                         DSEC_MAX_FETCHES_PER_CERT);
-            }
+            not_fetched(
+                rep, depth, url, DSEC_ERR_BACKOFF,
+                "not fetched: " DSEC_STR(
+                    DSEC_MAX_FETCHES_PER_CERT) " URLs of this certificate "
+                                               "already failed");
             break;
         }
-        mine = dsec_cache_begin_fetch(eng->cache, url,
-                                      cfg->fetch_timeout * 1000 + 1000);
+        /* the verification's fetch time, waiting for another fetcher
+           included, is bounded: checked before taking the fetch lock */
+        budget = (double)(DSEC_FETCH_BUDGET_FACTOR * cfg->fetch_timeout)
+                 - (rep != NULL ? rep->net_seconds : 0.0);
+        if (budget < 0.5) {
+            last = budget_spent(rep, depth, url);
+            break;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        mine = dsec_cache_begin_fetch(
+            eng->cache, url,
+            (long)(budget < (double)cfg->fetch_timeout + 1.0
+                       ? budget * 1000.0
+                       : (double)cfg->fetch_timeout * 1000.0 + 1000.0));
+        if (rep != NULL) {
+            rep->net_seconds += elapsed(&t0);
+            budget = (double)(DSEC_FETCH_BUDGET_FACTOR * cfg->fetch_timeout)
+                     - rep->net_seconds;
+        }
         /* another thread or process may have fetched it meanwhile */
         rv = from_cache(eng, url, issuer, now, 0, depth, rep);
         if (rv != DSEC_ERR_NOT_FOUND || !mine) {
@@ -435,21 +472,10 @@ dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
             last = rv != DSEC_ERR_NOT_FOUND ? rv : DSEC_ERR_BACKOFF;
             continue;
         }
-        budget = (double)(DSEC_FETCH_BUDGET_FACTOR * cfg->fetch_timeout)
-                 - (rep != NULL ? rep->net_seconds : 0.0);
         if (budget < 0.5) {
+            /* spent waiting for the other fetcher */
             dsec_cache_end_fetch(eng->cache, url);
-            att = dsec_report_add_attempt(rep, depth, url);
-            if (att != NULL) {
-                att->rv = DSEC_ERR_TIMEOUT;
-                snprintf(att->detail, sizeof(att->detail),
-                         "not fetched: this verification spent its fetch "
-                         "time (%d x fetch_timeout)",
-                         DSEC_FETCH_BUDGET_FACTOR);
-            }
-            set_depth(rep, depth, DSEC_ERR_TIMEOUT, url,
-                      "fetch time of the verification spent");
-            last = DSEC_ERR_TIMEOUT;
+            last = budget_spent(rep, depth, url);
             break;
         }
         fetches++;
