@@ -386,8 +386,13 @@ static int path_status(builder *b)
                 b->revoked_path = copy_path(b);
             }
             dsec_path_describe(b->path[i], subject, sizeof(subject));
-            snprintf(verdict, sizeof(verdict), "rejected: %s is revoked%s%s",
-                     subject, why[0] ? ": " : "", why);
+            /* a long subject or reason is cut: this is a log line */
+            if (snprintf(verdict, sizeof(verdict),
+                         "rejected: %s is revoked%s%s", subject,
+                         why[0] ? ": " : "", why)
+                < 0) {
+                verdict[0] = '\0';
+            }
             note(b, NULL, verdict);
             return 0;
         }

@@ -252,6 +252,8 @@ struct flight {
     int ended; /* set by the first fetcher before end_fetch */
     int rv; /* the waiter's begin_fetch result */
     int saw_ended; /* ended was set when the waiter returned */
+    int started; /* the waiter is about to call begin_fetch */
+    pthread_cond_t cond; /* signals started */
     double waited; /* seconds the waiter spent in begin_fetch */
 };
 
@@ -259,7 +261,13 @@ static void *waiter(void *arg)
 {
     struct flight *f = arg;
     double t0 = mono_now();
-    int rv = dsec_cache_begin_fetch(f->cache, URL_A, 10000);
+    int rv;
+
+    pthread_mutex_lock(&f->lock);
+    f->started = 1;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    rv = dsec_cache_begin_fetch(f->cache, URL_A, 10000);
 
     pthread_mutex_lock(&f->lock);
     f->rv = rv;
@@ -292,7 +300,15 @@ static void test_cache_single_flight(void)
     CU_ASSERT_TRUE(mono_now() - t0 < 0.5);
     dsec_cache_end_fetch(f.cache, URL_B);
 
+    CU_ASSERT_EQUAL_FATAL(pthread_cond_init(&f.cond, NULL), 0);
     CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, waiter, &f), 0);
+    /* however late the thread starts (valgrind, a loaded machine), the
+       flight ends only 300 ms after it is on its way into begin_fetch */
+    pthread_mutex_lock(&f.lock);
+    while (!f.started) {
+        pthread_cond_wait(&f.cond, &f.lock);
+    }
+    pthread_mutex_unlock(&f.lock);
     nanosleep(&pause, NULL);
     /* the CRL lands in the cache, then the flight ends */
     CU_ASSERT_EQUAL(dsec_cache_put(f.cache, URL_A, crl, ca), DSEC_OK);
@@ -304,13 +320,14 @@ static void test_cache_single_flight(void)
 
     CU_ASSERT_EQUAL(f.rv, 0);
     CU_ASSERT_TRUE(f.saw_ended);
-    CU_ASSERT_TRUE(f.waited >= 0.2);
+    CU_ASSERT_TRUE(f.waited >= 0.25);
     CU_ASSERT_EQUAL(get(f.cache, URL_A, ca, time(NULL), 0, NULL, NULL),
                     DSEC_OK);
 
     /* no flight in progress: the next caller fetches */
     CU_ASSERT_EQUAL(dsec_cache_begin_fetch(f.cache, URL_A, 1000), 1);
     dsec_cache_end_fetch(f.cache, URL_A);
+    pthread_cond_destroy(&f.cond);
     pthread_mutex_destroy(&f.lock);
     dsec_cache_free(f.cache);
 }

@@ -213,11 +213,13 @@ static void test_fetch_ldap_refused(void)
         t0 = now_s();
         CU_ASSERT_EQUAL(dsec_fetch_url(&test_cfg, url, &res, &err),
                         DSEC_ERR_CONNECT);
-        CU_ASSERT(now_s() - t0 < 1.0);
+        /* refused at once, not after fetch_timeout (5 s); the margin is
+           for valgrind on a loaded machine */
+        CU_ASSERT(now_s() - t0 < 2.5);
         CU_ASSERT_PTR_NULL(res.data);
         CU_ASSERT_STRING_EQUAL(res.route, "direct");
         CU_ASSERT(strstr(err.msg, "127.0.0.1") != NULL);
-        CU_ASSERT(res.seconds >= 0.0 && res.seconds < 1.0);
+        CU_ASSERT(res.seconds >= 0.0 && res.seconds < 2.5);
         dsec_fetch_result_clear(&res);
     }
     test_cfg.fetch_timeout = 1;
@@ -246,7 +248,8 @@ static void test_fetch_ldap_timeout(void)
     spent = now_s() - t0;
     fprintf(stderr, "\n  timeout after %.3f s (fetch_timeout 1 s): %s\n", spent,
             err.msg);
-    CU_ASSERT(spent >= 0.9 && spent < 1.5);
+    /* the documented bound: fetch_timeout + 1 s */
+    CU_ASSERT(spent >= 0.9 && spent < 2.0);
     CU_ASSERT_PTR_NULL(res.data);
     dsec_fetch_result_clear(&res);
     close(fd);
