@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The X509_STORE hook (DESIGN.md section 1). An ex_data "new" callback puts
- * domainsec on every X509_STORE the process creates: CRL flags, the
- * check_revocation hook, the CRL lookup and the trust-anchor lookup. The
- * hook decides the scope, runs the signature gate, obtains the CRLs through
- * libdomainsec, then lets OpenSSL's built-in check decide on them, while a
- * verify-callback wrapper classifies and logs each error before the host's
- * callback sees it.
+ * domainsec on every X509_STORE the process creates: CRL flags, the issuer
+ * search (hook_path.c) and the check_revocation hook. The revocation check
+ * runs the signature gate, then decides every link of the chain itself
+ * (hook_link.c, DESIGN.md section 7) and reports each failure, classified
+ * and logged, through the host's own verify callback. OpenSSL's built-in
+ * CRL machinery is not used for hooked stores, so no nested verification
+ * of OpenSSL's can come back into this hook.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,11 +18,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
-#include "provider.h"
+#include "hook_internal.h"
 #include "domainsec/fetch.h"
+#include "domainsec/gate.h"
 #include "domainsec/log.h"
-#include "domainsec/path.h"
-#include "domainsec/report.h"
 
 static CRYPTO_ONCE hook_once = CRYPTO_ONCE_STATIC_INIT;
 static int hook_ready;
@@ -29,20 +29,25 @@ static int store_index = -1;
 static int report_index = -1;
 static int path_index = -1;
 static X509_STORE_CTX_check_revocation_fn builtin_check_revocation;
-static X509_STORE_CTX_lookup_crls_fn builtin_lookup_crls;
-static X509_STORE_CTX_check_crl_fn builtin_check_crl;
 
 /* The active provider instance; NULL before activation and after teardown. */
 static DSPROV_CTX *volatile active;
 static volatile int broken;
 static char broken_reason[DSEC_ERR_MSG_LEN];
 
+/*
+ * Revocation checks running on this thread: a host callback that verifies
+ * another certificate from inside ours gets one more level, no deeper.
+ */
+static _Thread_local int nesting;
+#define MAX_NESTING 2
+
 static int dsprov_check_revocation(X509_STORE_CTX *ctx);
-static int dsprov_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x);
-static int dsprov_check_crl(X509_STORE_CTX *ctx, X509_CRL *crl);
-static dsec_report *report_get(X509_STORE_CTX *ctx);
-static STACK_OF(X509_CRL)
-    * dsprov_lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm);
+
+DSPROV_CTX *dsprov_hook_active(void)
+{
+    return active;
+}
 
 static void report_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
                            long argl, void *argp)
@@ -55,18 +60,10 @@ static void report_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
     dsec_report_free(ptr);
 }
 
-/* What the path builder keeps for one verification. */
-typedef struct {
-    STACK_OF(X509) * path; /* the path handed to OpenSSL, hop by hop */
-    STACK_OF(X509) * dead; /* certificates with no path at all */
-    int sigs; /* signature checks spent */
-    int bound; /* a bound was hit: no more searching */
-} path_state;
-
 static void path_state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
                             int idx, long argl, void *argp)
 {
-    path_state *st = ptr;
+    dsprov_path_state *st = ptr;
 
     (void)parent;
     (void)ad;
@@ -119,12 +116,9 @@ static void store_new_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
         return;
     }
     /* libssl adds store flags to its own, so these reach TLS too */
-    X509_STORE_set_flags(
-        store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL
-                   | X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS);
+    X509_STORE_set_flags(store,
+                         X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     X509_STORE_set_check_revocation(store, dsprov_check_revocation);
-    X509_STORE_set_lookup_crls(store, dsprov_lookup_crls);
-    X509_STORE_set_check_crl(store, dsprov_check_crl);
 }
 
 static void hook_setup(void)
@@ -134,12 +128,9 @@ static void hook_setup(void)
     /* with a NULL store, the context carries OpenSSL's own functions */
     if (scratch != NULL && X509_STORE_CTX_init(scratch, NULL, NULL, NULL)) {
         builtin_check_revocation = X509_STORE_CTX_get_check_revocation(scratch);
-        builtin_lookup_crls = X509_STORE_CTX_get_lookup_crls(scratch);
-        builtin_check_crl = X509_STORE_CTX_get_check_crl(scratch);
     }
     X509_STORE_CTX_free(scratch);
-    if (builtin_check_revocation == NULL || builtin_lookup_crls == NULL
-        || builtin_check_crl == NULL) {
+    if (builtin_check_revocation == NULL) {
         return;
     }
     report_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509_STORE_CTX, 0,
@@ -204,19 +195,55 @@ int dsprov_hook_report_index(void)
     return report_index;
 }
 
-static void subject_of(X509 *cert, char *buf, size_t len)
-{
-    if (cert == NULL
-        || X509_NAME_oneline(X509_get_subject_name(cert), buf, (int)len)
-               == NULL) {
-        snprintf(buf, len, "(unknown)");
-    }
-}
-
 static dsec_report *report_of(const X509_STORE_CTX *ctx)
 {
     return report_index < 0 ? NULL
                             : X509_STORE_CTX_get_ex_data(ctx, report_index);
+}
+
+dsec_report *dsprov_report_get(X509_STORE_CTX *ctx)
+{
+    dsec_report *rep = report_of(ctx);
+
+    if (rep == NULL && report_index >= 0 && (rep = dsec_report_new()) != NULL) {
+        if (!X509_STORE_CTX_set_ex_data(ctx, report_index, rep)) {
+            dsec_report_free(rep);
+            rep = NULL;
+        }
+    }
+    return rep;
+}
+
+dsprov_path_state *dsprov_path_state_of(X509_STORE_CTX *ctx)
+{
+    dsprov_path_state *st;
+
+    if (path_index < 0) {
+        return NULL;
+    }
+    st = X509_STORE_CTX_get_ex_data(ctx, path_index);
+    if (st == NULL && (st = OPENSSL_zalloc(sizeof(*st))) != NULL) {
+        if (!X509_STORE_CTX_set_ex_data(ctx, path_index, st)) {
+            OPENSSL_free(st);
+            st = NULL;
+        }
+    }
+    return st;
+}
+
+time_t dsprov_verification_time(X509_STORE_CTX *ctx)
+{
+    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+
+    if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_USE_CHECK_TIME) != 0) {
+        return X509_VERIFY_PARAM_get_time(vp);
+    }
+    return time(NULL);
+}
+
+static void subject_of(X509 *cert, char *buf, size_t len)
+{
+    dsec_path_describe(cert, buf, len);
 }
 
 /* Classify, record and log one verification error. */
@@ -230,7 +257,7 @@ static dsec_class note_error(X509_STORE_CTX *ctx, dsec_report *rep, int err,
     dsec_class cls;
     int sdepth = depth;
 
-    /* the trust anchor is checked against the CRL fetched for the
+    /* the trust anchor is checked against the CRL that decided the
        certificate it issued (the anchor rule) */
     if (rep != NULL && sdepth > 0 && sdepth == rep->nchain - 1
         && sdepth < DSEC_REPORT_MAX_DEPTH && !rep->depth[sdepth].checked) {
@@ -265,64 +292,37 @@ static dsec_class note_error(X509_STORE_CTX *ctx, dsec_report *rep, int err,
     return cls;
 }
 
+/* One run of the revocation check: what reporting an error needs. */
+typedef struct {
+    X509_STORE_CTX *ctx;
+    dsec_report *rep;
+    X509_STORE_CTX_verify_cb host_cb; /* the host's own callback */
+    int saved_err; /* the error before this check (restored on a waiver) */
+    int soft_fail;
+} run_state;
+
 /*
- * Sits in front of the host's verify callback while the built-in
- * revocation check runs: every error is classified and logged first, and a
- * transient one is waived under revocation = soft-fail.
+ * Report an error found by the check through the host's callback, after
+ * classifying and logging it; a transient one is waived under revocation
+ * = soft-fail. Returns the callback's verdict (0: stop).
  */
-static int dsprov_verify_cb(int ok, X509_STORE_CTX *ctx)
+static int report_error(const run_state *r, X509 *cert, int depth, int err)
 {
-    dsec_report *rep = report_of(ctx);
-    DSPROV_CTX *prov = active;
-    X509_STORE_CTX_verify_cb host = rep != NULL ? rep->host_cb : NULL;
+    dsec_class cls;
 
-    if (!ok) {
-        int err = X509_STORE_CTX_get_error(ctx);
-        int depth = X509_STORE_CTX_get_error_depth(ctx);
-        dsec_class cls;
-
-        if (err == X509_V_ERR_CRL_HAS_EXPIRED && rep != NULL
-            && sk_X509_CRL_find(rep->stale,
-                                X509_STORE_CTX_get0_current_crl(ctx))
-                   >= 0) {
-            /* stale_grace admitted this CRL knowingly (and logged it) */
-            X509_STORE_CTX_set_error(ctx, rep->saved_err);
-            return 1;
-        }
-        cls = note_error(ctx, rep, err, depth);
-
-        if (cls == DSEC_CLASS_TRANSIENT && prov != NULL
-            && dsec_engine_config(prov->eng)->revocation
-                   == DSEC_REVOCATION_SOFT_FAIL) {
-            dsec_log(DSEC_LOG_WARNING,
-                     "domainsec: soft-fail: accepting depth %d although its "
-                     "revocation status is unknown",
-                     depth);
-            X509_STORE_CTX_set_error(ctx,
-                                     rep != NULL ? rep->saved_err : X509_V_OK);
-            return 1;
-        }
+    X509_STORE_CTX_set_error_depth(r->ctx, depth);
+    X509_STORE_CTX_set_current_cert(r->ctx, cert);
+    X509_STORE_CTX_set_error(r->ctx, err);
+    cls = note_error(r->ctx, r->rep, err, depth);
+    if (cls == DSEC_CLASS_TRANSIENT && r->soft_fail) {
+        dsec_log(DSEC_LOG_WARNING,
+                 "domainsec: soft-fail: accepting depth %d although its "
+                 "revocation status is unknown",
+                 depth);
+        X509_STORE_CTX_set_error(r->ctx, r->saved_err);
+        return 1;
     }
-    return host != NULL ? host(ok, ctx) : ok;
-}
-
-/* Report an error the hook itself found, through the host's callback. */
-static int raise_error(X509_STORE_CTX *ctx, X509 *cert, int depth, int err)
-{
-    X509_STORE_CTX_set_error_depth(ctx, depth);
-    X509_STORE_CTX_set_current_cert(ctx, cert);
-    X509_STORE_CTX_set_error(ctx, err);
-    return dsprov_verify_cb(0, ctx);
-}
-
-static time_t verification_time(X509_STORE_CTX *ctx)
-{
-    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
-
-    if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_USE_CHECK_TIME) != 0) {
-        return X509_VERIFY_PARAM_get_time(vp);
-    }
-    return time(NULL);
+    return r->host_cb != NULL ? r->host_cb(0, r->ctx) : 0;
 }
 
 static int check_broken(X509_STORE_CTX *ctx)
@@ -342,26 +342,127 @@ static int check_broken(X509_STORE_CTX *ctx)
     return X509_STORE_CTX_get_verify_cb(ctx)(0, ctx);
 }
 
-/*
- * 1 when the path builder handed cert -> issuer over in this verification:
- * it verified that signature itself (the same objects, so no digest needed
- * to recognise them).
- */
-static int link_built(void *arg, X509 *cert, X509 *issuer)
+/* Record why depth d was not checked at all (fatal: rv INVALID). */
+static void not_checked(dsec_report *rep, int d, const char *why)
 {
-    const path_state *st = arg;
-    int i, n;
-
-    if (st == NULL || st->path == NULL) {
-        return 0;
+    if (rep != NULL && d < DSEC_REPORT_MAX_DEPTH && !rep->depth[d].checked) {
+        rep->depth[d].checked = 1;
+        rep->depth[d].rv = DSEC_ERR_INVALID;
+        rep->depth[d].status = DSEC_STATUS_UNKNOWN;
+        snprintf(rep->depth[d].detail, sizeof(rep->depth[d].detail), "%s", why);
     }
-    n = sk_X509_num(st->path);
-    for (i = 0; i + 1 < n; i++) {
-        if (sk_X509_value(st->path, i) == cert) {
-            return sk_X509_value(st->path, i + 1) == issuer;
+}
+
+/*
+ * The signature gate, then the validity dates: OpenSSL verifies both after
+ * revocation, but an expired certificate must fail as expired (fatal),
+ * not as a CRL that could not be obtained. Returns the lowest depth whose
+ * CDPs may be fetched, or -1 when the callback stopped the verification.
+ */
+static int gate_and_dates(const run_state *r, STACK_OF(X509) * chain,
+                          int top_trusted, time_t now)
+{
+    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(r->ctx);
+    int n = sk_X509_num(chain), bad = -1, gate_from, d;
+
+    gate_from = dsec_gate_chain(
+        chain, top_trusted, &bad, dsprov_link_built,
+        path_index >= 0 ? X509_STORE_CTX_get_ex_data(r->ctx, path_index)
+                        : NULL);
+    if (bad >= 0) {
+        not_checked(r->rep, bad,
+                    "signature does not verify with the issuer's key; no CDP "
+                    "fetched");
+        if (!report_error(r, sk_X509_value(chain, bad), bad,
+                          X509_V_ERR_CERT_SIGNATURE_FAILURE)) {
+            return -1;
         }
     }
-    return 0;
+    if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_NO_CHECK_TIME) != 0) {
+        return gate_from;
+    }
+    for (d = 0; d < n; d++) {
+        X509 *cert = sk_X509_value(chain, d);
+        int err = X509_V_OK;
+
+        if (dsec_time_cmp(X509_get0_notBefore(cert), now) >= 0) {
+            err = X509_V_ERR_CERT_NOT_YET_VALID;
+        } else if (dsec_time_cmp(X509_get0_notAfter(cert), now) <= 0) {
+            err = X509_V_ERR_CERT_HAS_EXPIRED;
+        }
+        if (err != X509_V_OK && !report_error(r, cert, d, err)) {
+            return -1;
+        }
+    }
+    return gate_from;
+}
+
+/* Decide every checked link of the chain and report what fails. */
+static int check_links(const run_state *r, DSPROV_CTX *prov,
+                       STACK_OF(X509) * chain, int gate_from, int last,
+                       time_t now)
+{
+    dsprov_path_state *st = dsprov_path_state_of(r->ctx);
+    int fallback_sigs = 0, n = sk_X509_num(chain), d, ok = 1;
+    X509 **v = OPENSSL_malloc(sizeof(*v) * (size_t)n);
+    dsprov_link_state **links = NULL;
+    dsprov_chain c;
+
+    if (v == NULL) {
+        X509_STORE_CTX_set_error(r->ctx, X509_V_ERR_OUT_OF_MEM);
+        return 0;
+    }
+    for (d = 0; d < n; d++) {
+        v[d] = sk_X509_value(chain, d);
+    }
+    memset(&c, 0, sizeof(c));
+    c.ctx = r->ctx;
+    c.prov = prov;
+    c.rep = r->rep;
+    c.now = now;
+    c.chain = v;
+    c.n = n;
+    c.sigs = st != NULL ? &st->sigs : &fallback_sigs;
+    c.max_sigs = dsec_engine_config(prov->eng)->max_signature_checks;
+    /* every link is gathered before the first failure is reported: the
+       host's callback may stop the verification there */
+    if ((links = OPENSSL_zalloc(sizeof(*links) * (size_t)n)) == NULL) {
+        ok = 0;
+        X509_STORE_CTX_set_error(r->ctx, X509_V_ERR_OUT_OF_MEM);
+    }
+    for (d = gate_from; ok && d <= last && d < n - 1; d++) {
+        links[d] = dsprov_link_gather(&c, d);
+    }
+    for (d = 0; ok && d <= last && d < n - 1; d++) {
+        dsec_decision dec;
+        int anchor_revoked = 0;
+
+        if (d < gate_from) {
+            not_checked(r->rep, d,
+                        "not fetched: no verified path to a trust anchor");
+            ok = report_error(r, v[d], d, X509_V_ERR_UNABLE_TO_GET_CRL);
+            continue;
+        }
+        if (links[d] == NULL) {
+            X509_STORE_CTX_set_error(r->ctx, X509_V_ERR_OUT_OF_MEM);
+            ok = 0;
+            break;
+        }
+        dsprov_link_decide(links[d], &dec, &anchor_revoked);
+        if (dec.status != DSEC_STATUS_GOOD) {
+            ok = report_error(r, v[d], d, dec.x509_err);
+        }
+        if (ok && anchor_revoked) {
+            ok = report_error(r, v[n - 1], n - 1, X509_V_ERR_CERT_REVOKED);
+        }
+    }
+    for (d = 0; links != NULL && d < n; d++) {
+        dsprov_link_free(links[d]);
+    }
+    OPENSSL_free(links);
+    dsprov_chain_clear(&c);
+    OPENSSL_free(v);
+    return ok;
 }
 
 static int dsprov_check_revocation(X509_STORE_CTX *ctx)
@@ -369,10 +470,11 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     DSPROV_CTX *prov = active;
     X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-    dsec_report *rep = NULL;
+    const dsec_config *cfg;
+    run_state r;
     int n = sk_X509_num(chain);
-    int top_trusted, gate_from, bad = -1, last, d, ret;
-    time_t now = verification_time(ctx);
+    int top_trusted, gate_from, last, ret;
+    time_t now;
 
     if (prov == NULL || prov->eng == NULL) {
         if (broken) {
@@ -395,515 +497,44 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     if (n == 1 && top_trusted) {
         return 1;
     }
+    cfg = dsec_engine_config(prov->eng);
+    memset(&r, 0, sizeof(r));
+    r.ctx = ctx;
     /*
      * The path builder's report, if any, holds only its log and the fetch
      * time spent (a context verifies once): it becomes this report.
      */
-    rep = report_get(ctx);
-    if (rep == NULL) {
+    r.rep = dsprov_report_get(ctx);
+    if (r.rep == NULL) {
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_OUT_OF_MEM);
         return -1;
     }
-    rep->nchain = n;
-    rep->host_cb = X509_STORE_CTX_get_verify_cb(ctx);
-    rep->saved_err = X509_STORE_CTX_get_error(ctx);
+    r.rep->nchain = n;
+    r.host_cb = X509_STORE_CTX_get_verify_cb(ctx);
+    r.saved_err = X509_STORE_CTX_get_error(ctx);
+    r.soft_fail = cfg->revocation == DSEC_REVOCATION_SOFT_FAIL;
     /* an earlier error the host chose to ignore still decides the class */
-    if (rep->saved_err != X509_V_OK) {
-        dsec_report_record(rep, rep->saved_err,
+    if (r.saved_err != X509_V_OK) {
+        dsec_report_record(r.rep, r.saved_err,
                            X509_STORE_CTX_get_error_depth(ctx), DSEC_OK, NULL);
     }
-    if (dsec_engine_config(prov->eng)->check_depth == DSEC_DEPTH_LEAF) {
-        X509_VERIFY_PARAM_clear_flags(vp, X509_V_FLAG_CRL_CHECK_ALL);
-        last = 0;
-    } else {
-        last = n - 2;
+    if (nesting >= MAX_NESTING) {
+        not_checked(r.rep, 0,
+                    "verification nested in another one's callback too "
+                    "deeply; revocation not checked");
+        return report_error(&r, sk_X509_value(chain, 0), 0,
+                            X509_V_ERR_UNABLE_TO_GET_CRL);
     }
+    now = dsprov_verification_time(ctx);
+    last = cfg->check_depth == DSEC_DEPTH_LEAF ? 0 : n - 2;
+    nesting++;
     /*
      * The signature gate: a CDP is the attacker's until its certificate is
      * verified up to a trusted anchor, and OpenSSL checks revocation before
      * it verifies signatures.
      */
-    gate_from = dsec_gate_ex(
-        chain, top_trusted, &bad, link_built,
-        path_index >= 0 ? X509_STORE_CTX_get_ex_data(ctx, path_index) : NULL);
-    if (bad >= 0) {
-        if (bad < DSEC_REPORT_MAX_DEPTH) {
-            rep->depth[bad].checked = 1;
-            rep->depth[bad].rv = DSEC_ERR_INVALID;
-            snprintf(rep->depth[bad].detail, sizeof(rep->depth[bad].detail),
-                     "signature does not verify with the issuer's key; no "
-                     "CDP fetched");
-        }
-        if (!raise_error(ctx, sk_X509_value(chain, bad), bad,
-                         X509_V_ERR_CERT_SIGNATURE_FAILURE)) {
-            return 0;
-        }
-    }
-    /*
-     * OpenSSL checks validity dates after revocation: an expired certificate
-     * must fail as expired (fatal), not as a CRL it could not get.
-     */
-    if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_NO_CHECK_TIME) == 0) {
-        for (d = 0; d < n; d++) {
-            X509 *cert = sk_X509_value(chain, d);
-            int err = X509_V_OK;
-
-            if (dsec_time_cmp(X509_get0_notBefore(cert), now) >= 0) {
-                err = X509_V_ERR_CERT_NOT_YET_VALID;
-            } else if (dsec_time_cmp(X509_get0_notAfter(cert), now) <= 0) {
-                err = X509_V_ERR_CERT_HAS_EXPIRED;
-            }
-            if (err != X509_V_OK && !raise_error(ctx, cert, d, err)) {
-                return 0;
-            }
-        }
-    }
-    for (d = 0; d <= last && d < n - 1; d++) {
-        if (d >= DSEC_REPORT_MAX_DEPTH) {
-            break;
-        }
-        if (d < gate_from) {
-            if (!rep->depth[d].checked) {
-                rep->depth[d].checked = 1;
-                rep->depth[d].rv = DSEC_ERR_INVALID;
-                snprintf(rep->depth[d].detail, sizeof(rep->depth[d].detail),
-                         "not fetched: no verified path to a trust anchor");
-            }
-            continue;
-        }
-        dsec_engine_obtain_crl(prov->eng, sk_X509_value(chain, d),
-                               sk_X509_value(chain, d + 1), d, now, rep);
-    }
-    X509_STORE_CTX_set_verify_cb(ctx, dsprov_verify_cb);
-    ret = builtin_check_revocation(ctx);
-    X509_STORE_CTX_set_verify_cb(ctx, rep->host_cb);
+    gate_from = gate_and_dates(&r, chain, top_trusted, now);
+    ret = gate_from >= 0 && check_links(&r, prov, chain, gate_from, last, now);
+    nesting--;
     return ret;
-}
-
-static STACK_OF(X509_CRL)
-    * dsprov_lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm)
-{
-    STACK_OF(X509_CRL) *crls = builtin_lookup_crls(ctx, nm);
-    dsec_report *rep = report_of(ctx);
-    int i;
-
-    if (rep == NULL || sk_X509_CRL_num(rep->crls) == 0) {
-        return crls;
-    }
-    if (crls == NULL && (crls = sk_X509_CRL_new_null()) == NULL) {
-        return NULL;
-    }
-    for (i = 0; i < sk_X509_CRL_num(rep->crls); i++) {
-        X509_CRL *crl = sk_X509_CRL_value(rep->crls, i);
-
-        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), nm) == 0
-            && X509_CRL_up_ref(crl)) {
-            if (!sk_X509_CRL_push(crls, crl)) {
-                X509_CRL_free(crl);
-            }
-        }
-    }
-    return crls;
-}
-
-/* ---- the path builder's side of the hook (DESIGN.md section 4) ---- */
-
-typedef struct {
-    X509_STORE_CTX *ctx;
-    DSPROV_CTX *prov;
-    dsec_report *rep;
-    dsec_anchors *roots, *cross;
-    int partial; /* X509_V_FLAG_PARTIAL_CHAIN: only trusted candidates */
-    time_t now;
-} build_arg;
-
-static int is_self_signed(X509 *cert)
-{
-    return X509_self_signed(cert, 0) == 1;
-}
-
-static int add_set(dsec_cands *out, const dsec_anchors *set,
-                   const X509_NAME *name, int roots, int partial)
-{
-    size_t pos = 0, idx;
-
-    while (dsec_anchors_find_subject(set, name, &pos, &idx)) {
-        X509 *cert = dsec_anchors_get0(set, idx);
-        /* a root of trust_dirs is an anchor; a non-self-signed
-           certificate there is only a candidate on the way to one */
-        int anchor = roots && (partial || is_self_signed(cert));
-
-        if (!dsec_cands_add(out, cert,
-                            anchor ? DSEC_SRC_ANCHOR : DSEC_SRC_CROSS, anchor,
-                            dsec_anchors_source(set, idx))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int gather_candidates(void *arg, X509 *child, dsec_cands *out)
-{
-    build_arg *a = arg;
-    const X509_NAME *name = X509_get_issuer_name(child);
-    STACK_OF(X509) * sk;
-    int i, ok = 1;
-
-    if (!add_set(out, a->roots, name, 1, a->partial)) {
-        return 0;
-    }
-    ERR_set_mark();
-    sk = X509_STORE_CTX_get1_certs(a->ctx, name);
-    ERR_pop_to_mark();
-    for (i = 0; ok && i < sk_X509_num(sk); i++) {
-        X509 *cert = sk_X509_value(sk, i);
-        int anchor = a->partial || is_self_signed(cert);
-
-        ok = dsec_cands_add(out, cert, DSEC_SRC_STORE, anchor, "");
-    }
-    sk_X509_pop_free(sk, X509_free);
-    if (!ok || a->partial) {
-        /* with partial chains every candidate handed over is an anchor */
-        return ok;
-    }
-    sk = X509_STORE_CTX_get0_untrusted(a->ctx);
-    for (i = 0; ok && i < sk_X509_num(sk); i++) {
-        X509 *cert = sk_X509_value(sk, i);
-
-        if (X509_NAME_cmp(X509_get_subject_name(cert), name) == 0) {
-            ok = dsec_cands_add(out, cert, DSEC_SRC_PEER, 0, "");
-        }
-    }
-    return ok && add_set(out, a->cross, name, 0, 0);
-}
-
-static dsec_path_status candidate_status(void *arg, X509 *cert, X509 *issuer,
-                                         char *why, size_t len)
-{
-    build_arg *a = arg;
-    dsec_report *scratch = dsec_report_new();
-    dsec_path_status st = DSEC_PATH_UNKNOWN;
-    X509_REVOKED *entry = NULL;
-    dsec_rv rv;
-
-    if (scratch == NULL) {
-        snprintf(why, len, "out of memory");
-        return st;
-    }
-    /* the fetch time budget is the verification's: carry it over */
-    scratch->net_seconds = a->rep != NULL ? a->rep->net_seconds : 0.0;
-    /* depth 1: only an index into the scratch report */
-    rv = dsec_engine_obtain_crl(a->prov->eng, cert, issuer, 1, a->now, scratch);
-    if (a->rep != NULL) {
-        a->rep->net_seconds = scratch->net_seconds;
-    }
-    if (rv != DSEC_OK || sk_X509_CRL_num(scratch->crls) == 0) {
-        snprintf(why, len, "%s: %.200s", dsec_rv_name(rv),
-                 scratch->depth[1].detail);
-    } else {
-        X509_CRL *crl = sk_X509_CRL_value(scratch->crls,
-                                          sk_X509_CRL_num(scratch->crls) - 1);
-
-        if (X509_CRL_get0_by_cert(crl, &entry, cert) == 1) {
-            st = DSEC_PATH_REVOKED;
-            snprintf(why, len, "%.200s", scratch->depth[1].url);
-        } else {
-            st = DSEC_PATH_GOOD;
-        }
-    }
-    dsec_report_free(scratch);
-    return st;
-}
-
-static void path_log(void *arg, const char *line)
-{
-    build_arg *a = arg;
-
-    dsec_report_add_path(a->rep, line);
-    DSPROV_debug(2, "path: %s", line);
-}
-
-static path_state *path_state_of(X509_STORE_CTX *ctx)
-{
-    path_state *st = X509_STORE_CTX_get_ex_data(ctx, path_index);
-
-    if (st == NULL && (st = OPENSSL_zalloc(sizeof(*st))) != NULL) {
-        if (!X509_STORE_CTX_set_ex_data(ctx, path_index, st)) {
-            OPENSSL_free(st);
-            st = NULL;
-        }
-    }
-    return st;
-}
-
-static dsec_report *report_get(X509_STORE_CTX *ctx)
-{
-    dsec_report *rep = report_of(ctx);
-
-    if (rep == NULL && (rep = dsec_report_new()) != NULL) {
-        if (!X509_STORE_CTX_set_ex_data(ctx, report_index, rep)) {
-            dsec_report_free(rep);
-            rep = NULL;
-        }
-    }
-    return rep;
-}
-
-/* A self-signed certificate's only issuer is an identical trusted copy. */
-static int identical_anchor(X509 **issuer, X509_STORE_CTX *ctx, X509 *x,
-                            DSPROV_CTX *prov)
-{
-    dsec_anchors *roots = dsprov_get1_roots(prov);
-    size_t pos = 0, idx;
-    int found = 0;
-
-    while (!found
-           && dsec_anchors_find_subject(roots, X509_get_subject_name(x), &pos,
-                                        &idx)) {
-        X509 *cert = dsec_anchors_get0(roots, idx);
-
-        if (X509_cmp(cert, x) == 0 && X509_up_ref(cert)) {
-            *issuer = cert;
-            found = 1;
-        }
-    }
-    dsec_anchors_free(roots);
-    return found ? 1 : X509_STORE_CTX_get1_issuer(issuer, ctx, x);
-}
-
-static int hand_over(X509 **issuer, path_state *st, X509 *x)
-{
-    int i, n = sk_X509_num(st->path);
-
-    for (i = 0; i + 1 < n; i++) {
-        X509 *cert = sk_X509_value(st->path, i);
-
-        if (cert == x || X509_cmp(cert, x) == 0) {
-            cert = sk_X509_value(st->path, i + 1);
-            if (!X509_up_ref(cert)) {
-                return -1;
-            }
-            *issuer = cert;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/*
- * OpenSSL asks for the trusted issuer of x (trusted-first), and keeps what
- * it gets in the trusted part of the chain. The builder computes the whole
- * path from x once, then this hands it over one hop per call. Only the top
- * of a path is an anchor: check_trust trusts self-signed certificates
- * only, so a cross-certificate handed over here is never trusted by itself
- * (with X509_V_FLAG_PARTIAL_CHAIN every certificate handed over would be:
- * then only trusted candidates are considered).
- */
-static int dsprov_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x)
-{
-    DSPROV_CTX *prov = active;
-    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
-    const dsec_config *cfg;
-    dsec_path_params p;
-    build_arg a;
-    path_state *st;
-    STACK_OF(X509) *path = NULL;
-    dsec_path_result r;
-    int rc, depth;
-
-    *issuer = NULL;
-    if (prov == NULL || prov->eng == NULL || dsec_fetch_active()
-        || path_index < 0) {
-        return X509_STORE_CTX_get1_issuer(issuer, ctx, x);
-    }
-    if ((st = path_state_of(ctx)) == NULL) {
-        return -1;
-    }
-    if ((rc = hand_over(issuer, st, x)) != 0) {
-        return rc;
-    }
-    if (is_self_signed(x)) {
-        return identical_anchor(issuer, ctx, x, prov);
-    }
-    if (st->bound) {
-        return 0;
-    }
-    if (sk_X509_find(st->dead, x) >= 0) {
-        return X509_STORE_CTX_get1_issuer(issuer, ctx, x);
-    }
-    cfg = dsec_engine_config(prov->eng);
-    memset(&a, 0, sizeof(a));
-    a.ctx = ctx;
-    a.prov = prov;
-    a.rep = report_get(ctx);
-    a.now = verification_time(ctx);
-    a.partial =
-        (X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_PARTIAL_CHAIN) != 0;
-    a.roots = dsprov_get1_roots(prov);
-    a.cross = dsprov_get1_cross(prov);
-    memset(&p, 0, sizeof(p));
-    p.now = a.now;
-    p.check_time =
-        (X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_NO_CHECK_TIME) == 0;
-    p.max_depth = cfg->max_path_depth;
-    depth = X509_VERIFY_PARAM_get_depth(vp);
-    if (depth >= 0 && depth < p.max_depth) {
-        p.max_depth = depth;
-    }
-    p.max_sigs = cfg->max_signature_checks;
-    p.auth_level = X509_VERIFY_PARAM_get_auth_level(vp);
-    p.sigs_used = &st->sigs;
-    p.candidates = gather_candidates;
-    if (cfg->revocation != DSEC_REVOCATION_OFF
-        && cfg->check_depth == DSEC_DEPTH_CHAIN
-        && (X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_CRL_CHECK) != 0) {
-        p.status = candidate_status;
-    }
-    p.log = path_log;
-    p.arg = &a;
-    r = dsec_path_build(&p, x, &path);
-    dsec_anchors_free(a.roots);
-    dsec_anchors_free(a.cross);
-    if (a.rep != NULL) {
-        char line[160];
-
-        snprintf(line, sizeof(line), "result: %s (%d signature checks)",
-                 dsec_path_result_name(r), st->sigs);
-        dsec_report_add_path(a.rep, line);
-    }
-    switch (r) {
-    case DSEC_PATH_FOUND:
-    case DSEC_PATH_DOUBTFUL:
-    case DSEC_PATH_REVOKED_ONLY:
-    case DSEC_PATH_FALLBACK:
-        sk_X509_pop_free(st->path, X509_free);
-        st->path = path;
-        return hand_over(issuer, st, x);
-    case DSEC_PATH_BOUND_SIGS:
-    case DSEC_PATH_BOUND_DEPTH: {
-        char subject[256];
-
-        st->bound = 1;
-        subject_of(x, subject, sizeof(subject));
-        if (r == DSEC_PATH_BOUND_SIGS) {
-            dsec_log(DSEC_LOG_ERR,
-                     "domainsec: fatal: path building stopped: "
-                     "max_signature_checks (%d) reached; no path to a trust "
-                     "anchor; subject=%s",
-                     p.max_sigs, subject);
-        } else {
-            dsec_log(DSEC_LOG_ERR,
-                     "domainsec: fatal: path building stopped: "
-                     "max_path_depth (%d) reached; no path to a trust "
-                     "anchor; subject=%s",
-                     p.max_depth, subject);
-        }
-        return 0;
-    }
-    case DSEC_PATH_NONE:
-        if (st->dead == NULL) {
-            st->dead = sk_X509_new_null();
-        }
-        if (st->dead != NULL) {
-            X509_add_cert(st->dead, x, X509_ADD_FLAG_UP_REF);
-        }
-        return X509_STORE_CTX_get1_issuer(issuer, ctx, x);
-    case DSEC_PATH_ERROR:
-    default:
-        return -1;
-    }
-}
-
-/* ---- check_crl: no second signature check of a CRL the cache verified ---- */
-
-/*
- * 1 when crl came from this verification's report, was verified by the
- * cache with the key of the very issuer OpenSSL's check_crl would use, and
- * every other condition of that check visibly holds (no delta, no
- * issuingDistributionPoint, cRLSign allowed, names and AKID match, within
- * its validity at the verification time, no Suite B). Anything else goes
- * to the built-in check, which also reports the errors.
- */
-static int crl_preverified(X509_STORE_CTX *ctx, const dsec_report *rep,
-                           X509_CRL *crl)
-{
-    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
-    unsigned long flags = X509_VERIFY_PARAM_get_flags(vp);
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-    int cnum = X509_STORE_CTX_get_error_depth(ctx);
-    int chnum = sk_X509_num(chain) - 1;
-    X509 *issuer = X509_STORE_CTX_get0_current_issuer(ctx);
-    X509 *verifier;
-    AUTHORITY_KEYID *akid;
-    int i, ok;
-
-    if ((i = sk_X509_CRL_find(rep->crls, crl)) < 0
-        || (verifier = sk_X509_value(rep->crl_issuers, i)) == NULL) {
-        return 0;
-    }
-    if (issuer == NULL) {
-        if (cnum < 0 || chnum < 0) {
-            return 0;
-        }
-        if (cnum < chnum) {
-            issuer = sk_X509_value(chain, cnum + 1);
-        } else {
-            issuer = sk_X509_value(chain, chnum);
-            if (X509_check_issued(issuer, issuer) != X509_V_OK) {
-                return 0;
-            }
-        }
-    }
-    if ((flags
-         & (X509_V_FLAG_SUITEB_128_LOS_ONLY | X509_V_FLAG_SUITEB_192_LOS
-            | X509_V_FLAG_SUITEB_128_LOS))
-            != 0
-        || X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0
-        || X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1)
-               >= 0) {
-        return 0;
-    }
-    if ((X509_get_extension_flags(issuer) & EXFLAG_KUSAGE) != 0
-        && (X509_get_key_usage(issuer) & KU_CRL_SIGN) == 0) {
-        return 0;
-    }
-    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer))
-        != 0) {
-        return 0;
-    }
-    akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
-    ok = X509_check_akid(issuer, akid) == X509_V_OK;
-    AUTHORITY_KEYID_free(akid);
-    if (!ok) {
-        return 0;
-    }
-    if ((flags & X509_V_FLAG_NO_CHECK_TIME) == 0
-        || (flags & X509_V_FLAG_USE_CHECK_TIME) != 0) {
-        time_t now = verification_time(ctx);
-
-        if (dsec_time_cmp(X509_CRL_get0_lastUpdate(crl), now) >= 0
-            || X509_CRL_get0_nextUpdate(crl) == NULL
-            || dsec_time_cmp(X509_CRL_get0_nextUpdate(crl), now) <= 0) {
-            return 0;
-        }
-    }
-    /* the same subjectPublicKey bits: the same key (EVP_PKEY_eq would
-       compare decoded keys, far slower) */
-    {
-        const ASN1_BIT_STRING *a = X509_get0_pubkey_bitstr(issuer);
-        const ASN1_BIT_STRING *b = X509_get0_pubkey_bitstr(verifier);
-
-        return a != NULL && b != NULL && a->length == b->length
-               && memcmp(a->data, b->data, (size_t)a->length) == 0;
-    }
-}
-
-static int dsprov_check_crl(X509_STORE_CTX *ctx, X509_CRL *crl)
-{
-    const dsec_report *rep = report_of(ctx);
-
-    if (rep != NULL && crl != NULL && crl_preverified(ctx, rep, crl)) {
-        return 1;
-    }
-    return builtin_check_crl(ctx, crl);
 }

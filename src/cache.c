@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 #include "domainsec/cache.h"
 #include "domainsec/crl.h"
+#include "domainsec/decide.h"
 #include "domainsec/log.h"
 
 #define CACHE_BUCKETS 1024
@@ -31,8 +32,8 @@ struct entry {
     char *url;
     unsigned long hash;
     X509_CRL *crl;
-    unsigned char *key; /* issuer public key bits that verified crl */
-    int keylen;
+    unsigned char key_id[32]; /* SHA-256 of the key that verified crl */
+    int key_known;
     time_t next_update;
     dsec_rv fail_rv; /* DSEC_OK: no remembered failure */
     long fail_code;
@@ -96,7 +97,6 @@ static void entry_free(struct entry *e)
     }
     free(e->url);
     X509_CRL_free(e->crl);
-    free(e->key);
     free(e);
 }
 
@@ -195,31 +195,23 @@ static struct entry *find_or_add(dsec_cache *c, const char *url)
 
 static int key_matches(const struct entry *e, X509 *issuer)
 {
-    const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(issuer);
+    unsigned char id[32];
 
-    return bits != NULL && e->key != NULL && e->keylen == bits->length
-           && memcmp(e->key, bits->data, (size_t)bits->length) == 0;
+    return e->key_known && dsec_decide_key_id(issuer, id)
+           && memcmp(e->key_id, id, sizeof(id)) == 0;
 }
 
-static int set_crl(struct entry *e, X509_CRL *crl, X509 *issuer)
+static int set_crl(struct entry *e, X509_CRL *crl, const unsigned char *key_id)
 {
-    const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(issuer);
-    unsigned char *key;
-
-    if (bits == NULL || bits->length <= 0 || !X509_CRL_up_ref(crl)) {
+    if (!X509_CRL_up_ref(crl)) {
         return 0;
     }
-    key = malloc((size_t)bits->length);
-    if (key == NULL) {
-        X509_CRL_free(crl);
-        return 0;
-    }
-    memcpy(key, bits->data, (size_t)bits->length);
     X509_CRL_free(e->crl);
-    free(e->key);
     e->crl = crl;
-    e->key = key;
-    e->keylen = bits->length;
+    e->key_known = key_id != NULL;
+    if (key_id != NULL) {
+        memcpy(e->key_id, key_id, sizeof(e->key_id));
+    }
     e->next_update = dsec_crl_next_update(crl);
     e->fail_rv = DSEC_OK;
     return 1;
@@ -316,6 +308,7 @@ static dsec_rv disk_load_failure(dsec_cache *c, const char *url, time_t now,
                                  DSEC_ERR *err, time_t *until_out)
 {
     char name[80], buf[DSEC_ERR_MSG_LEN + 64];
+    struct stat st;
     long long until;
     int rv, fd, used = 0;
     long code;
@@ -323,8 +316,12 @@ static dsec_rv disk_load_failure(dsec_cache *c, const char *url, time_t now,
     char *nl;
 
     disk_name_ext(url, name, ".fail");
-    fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
+        return DSEC_OK;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         return DSEC_OK;
     }
     got = read(fd, buf, sizeof(buf) - 1);
@@ -336,7 +333,7 @@ static dsec_rv disk_load_failure(dsec_cache *c, const char *url, time_t now,
     nl = strchr(buf, '\n');
     if (nl == NULL
         || sscanf(buf, "%lld %d %ld%n", &until, &rv, &code, &used) != 3
-        || buf + used != nl || rv >= 0 || rv < DSEC_ERR_INTERNAL
+        || buf + used != nl || rv >= 0 || rv < DSEC_ERR_MIN
         || until <= (long long)now || until > (long long)now + 3600) {
         return DSEC_OK;
     }
@@ -344,9 +341,8 @@ static dsec_rv disk_load_failure(dsec_cache *c, const char *url, time_t now,
     return dsec_err_set(err, (dsec_rv)rv, code, "%s", nl + 1);
 }
 
-/* Read and verify the disk copy of url; NULL when absent or unusable. */
-static X509_CRL *disk_load(dsec_cache *c, const char *url, X509 *issuer,
-                           time_t now, long grace)
+/* Read and parse the disk copy of url; NULL when absent or unparsable. */
+static X509_CRL *disk_read(dsec_cache *c, const char *url)
 {
     char name[80];
     unsigned char *buf = NULL;
@@ -358,7 +354,7 @@ static X509_CRL *disk_load(dsec_cache *c, const char *url, X509 *issuer,
     int fd = -1;
 
     disk_name(url, name);
-    fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         goto done;
     }
@@ -380,14 +376,10 @@ static X509_CRL *disk_load(dsec_cache *c, const char *url, X509 *issuer,
         }
         len += (size_t)got;
     }
-    if (dsec_crl_parse(buf, len, &crl, &err) != DSEC_OK
-        || dsec_crl_check(crl, issuer, now, grace, &err) != DSEC_OK) {
-        if (crl == NULL) {
-            dsec_log(DSEC_LOG_WARNING,
-                     "domainsec: ignoring unusable cache file %s for %s: %s",
-                     name, url, err.msg);
-        }
-        X509_CRL_free(crl);
+    if (dsec_crl_parse(buf, len, &crl, &err) != DSEC_OK) {
+        dsec_log(DSEC_LOG_WARNING,
+                 "domainsec: ignoring unusable cache file %s for %s: %s", name,
+                 url, err.msg);
         crl = NULL;
     }
 done:
@@ -395,6 +387,21 @@ done:
         close(fd);
     }
     free(buf);
+    return crl;
+}
+
+/* The disk copy of url if it verifies with issuer and is valid at now. */
+static X509_CRL *disk_load(dsec_cache *c, const char *url, X509 *issuer,
+                           time_t now, long grace)
+{
+    X509_CRL *crl = disk_read(c, url);
+    DSEC_ERR err;
+
+    if (crl != NULL
+        && dsec_crl_check(crl, issuer, now, grace, &err) != DSEC_OK) {
+        X509_CRL_free(crl);
+        crl = NULL;
+    }
     return crl;
 }
 
@@ -416,6 +423,30 @@ static void disk_store(dsec_cache *c, const char *url, X509_CRL *crl)
         unlinkat(c->dirfd, name, 0);
     }
     OPENSSL_free(der);
+}
+
+/* A failure of url recorded on disk by any process, copied to e. */
+static dsec_rv disk_failure_to(dsec_cache *c, const char *url, time_t now,
+                               DSEC_ERR *err)
+{
+    DSEC_ERR ferr = { 0 };
+    time_t until = 0;
+    struct entry *e;
+    dsec_rv frv = disk_load_failure(c, url, now, &ferr, &until);
+
+    if (frv == DSEC_OK) {
+        return DSEC_OK;
+    }
+    pthread_mutex_lock(&c->lock);
+    e = find_or_add(c, url);
+    if (e != NULL) {
+        e->fail_rv = frv;
+        e->fail_code = ferr.code;
+        snprintf(e->fail_msg, sizeof(e->fail_msg), "%s", ferr.msg);
+        e->fail_until = until;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return dsec_err_set(err, frv, ferr.code, "%s", ferr.msg);
 }
 
 dsec_rv dsec_cache_get(dsec_cache *c, const char *url, X509 *issuer, time_t now,
@@ -453,27 +484,17 @@ dsec_rv dsec_cache_get_src(dsec_cache *c, const char *url, X509 *issuer,
             pthread_mutex_lock(&c->lock);
             e = find_or_add(c, url);
             if (e != NULL) {
-                set_crl(e, found, issuer);
+                unsigned char id[32];
+
+                set_crl(e, found, dsec_decide_key_id(issuer, id) ? id : NULL);
             }
             pthread_mutex_unlock(&c->lock);
             rv = DSEC_OK;
             src = 2;
         } else {
-            DSEC_ERR ferr = { 0 };
-            time_t until = 0;
-            dsec_rv frv = disk_load_failure(c, url, now, &ferr, &until);
-
-            if (frv != DSEC_OK) {
-                pthread_mutex_lock(&c->lock);
-                e = find_or_add(c, url);
-                if (e != NULL) {
-                    e->fail_rv = frv;
-                    e->fail_code = ferr.code;
-                    snprintf(e->fail_msg, sizeof(e->fail_msg), "%s", ferr.msg);
-                    e->fail_until = until;
-                }
-                pthread_mutex_unlock(&c->lock);
-                rv = dsec_err_set(err, frv, ferr.code, "%s", ferr.msg);
+            rv = disk_failure_to(c, url, now, err);
+            if (rv == DSEC_OK) {
+                rv = DSEC_ERR_NOT_FOUND;
             }
         }
     }
@@ -489,23 +510,90 @@ dsec_rv dsec_cache_get_src(dsec_cache *c, const char *url, X509 *issuer,
 dsec_rv dsec_cache_put(dsec_cache *c, const char *url, X509_CRL *crl,
                        X509 *issuer)
 {
+    unsigned char id[32];
+
+    if (issuer == NULL || !dsec_decide_key_id(issuer, id)) {
+        return DSEC_ERR_INVALID;
+    }
+    return dsec_cache_store(c, url, crl, id, 1);
+}
+
+dsec_rv dsec_cache_store(dsec_cache *c, const char *url, X509_CRL *crl,
+                         const unsigned char key_id[32], int to_disk)
+{
     struct entry *e;
     int ok;
 
-    if (c == NULL || url == NULL || crl == NULL || issuer == NULL) {
+    if (c == NULL || url == NULL || crl == NULL || key_id == NULL) {
         return DSEC_ERR_INVALID;
     }
     pthread_mutex_lock(&c->lock);
     e = find_or_add(c, url);
-    ok = e != NULL && set_crl(e, crl, issuer);
+    ok = e != NULL && set_crl(e, crl, key_id);
     pthread_mutex_unlock(&c->lock);
     if (!ok) {
         return DSEC_ERR_NOMEM;
     }
-    if (c->dirfd >= 0) {
+    if (to_disk && c->dirfd >= 0) {
         disk_store(c, url, crl);
     }
     return DSEC_OK;
+}
+
+dsec_rv dsec_cache_lookup(dsec_cache *c, const char *url, time_t now,
+                          dsec_cache_hit *hit)
+{
+    X509_CRL *disk = NULL;
+    struct entry *e;
+    time_t mem_next = 0;
+
+    if (hit == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    memset(hit, 0, sizeof(*hit));
+    if (c == NULL || url == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    pthread_mutex_lock(&c->lock);
+    e = find(c, url, url_hash(url));
+    if (e != NULL && e->crl != NULL && X509_CRL_up_ref(e->crl)) {
+        hit->crl = e->crl;
+        hit->key_known = e->key_known;
+        memcpy(hit->key_id, e->key_id, sizeof(hit->key_id));
+        hit->source = 1;
+        mem_next = e->next_update;
+    }
+    if (e != NULL && e->fail_rv != DSEC_OK && now < e->fail_until) {
+        hit->fail_rv = dsec_err_set(&hit->fail, e->fail_rv, e->fail_code, "%s",
+                                    e->fail_msg);
+    }
+    pthread_mutex_unlock(&c->lock);
+    /* memory holds nothing current: another process may have done better */
+    if (c->dirfd >= 0 && (hit->crl == NULL || mem_next <= now)) {
+        disk = disk_read(c, url);
+        if (disk != NULL
+            && (hit->crl == NULL || dsec_crl_next_update(disk) > mem_next)) {
+            X509_CRL_free(hit->crl);
+            hit->crl = disk;
+            hit->key_known = 0;
+            hit->source = 2;
+        } else {
+            X509_CRL_free(disk);
+        }
+        if (hit->fail_rv == DSEC_OK) {
+            hit->fail_rv = disk_failure_to(c, url, now, &hit->fail);
+        }
+    }
+    return hit->crl != NULL || hit->fail_rv != DSEC_OK ? DSEC_OK
+                                                       : DSEC_ERR_NOT_FOUND;
+}
+
+void dsec_cache_hit_clear(dsec_cache_hit *hit)
+{
+    if (hit != NULL) {
+        X509_CRL_free(hit->crl);
+        hit->crl = NULL;
+    }
 }
 
 void dsec_cache_put_failure(dsec_cache *c, const char *url, const DSEC_ERR *err,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CRL Distribution Points extraction: the fullName URIs of every
- * DistributionPoint of a certificate, in order. Relative names, non-URI
- * names and URIs holding NUL bytes are counted and dropped.
+ * DistributionPoint of a certificate (or of a freshestCRL extension), in
+ * order. Relative names, non-URI names and URIs holding NUL bytes are
+ * counted and dropped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,26 +43,19 @@ static dsec_rv push_uri(dsec_cdp_list *out, const ASN1_IA5STRING *uri, int dp)
     return DSEC_OK;
 }
 
-dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out)
+/* The URIs of dps (NULL: none; crit -2: the extension occurs twice). */
+static dsec_rv from_dps(STACK_OF(DIST_POINT) * dps, int crit,
+                        dsec_cdp_list *out)
 {
-    STACK_OF(DIST_POINT) *dps = NULL;
     dsec_rv rv = DSEC_OK;
-    int i, j, crit = 0;
+    int i, j;
 
-    if (out == NULL) {
-        return DSEC_ERR_INVALID;
-    }
-    memset(out, 0, sizeof(*out));
-    if (cert == NULL) {
-        return DSEC_ERR_INVALID;
-    }
-    dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, &crit, NULL);
     if (dps == NULL) {
         /* crit == -2: the extension occurs twice; treat as unusable */
         if (crit == -2) {
             out->skipped++;
         }
-        goto done;
+        return DSEC_OK;
     }
     for (i = 0; i < sk_DIST_POINT_num(dps); i++) {
         DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
@@ -82,11 +76,49 @@ dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out)
             rv = push_uri(out, gn->d.uniformResourceIdentifier, i);
             if (rv != DSEC_OK) {
                 dsec_cdp_list_clear(out);
-                goto done;
+                return rv;
             }
         }
     }
-done:
+    return rv;
+}
+
+dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out)
+{
+    STACK_OF(DIST_POINT) *dps = NULL;
+    dsec_rv rv;
+    int crit = 0;
+
+    if (out == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    memset(out, 0, sizeof(*out));
+    if (cert == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, &crit, NULL);
+    rv = from_dps(dps, crit, out);
+    sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+    return rv;
+}
+
+dsec_rv dsec_cdp_extract_freshest(X509 *cert, X509_CRL *crl, dsec_cdp_list *out)
+{
+    STACK_OF(DIST_POINT) *dps = NULL;
+    dsec_rv rv;
+    int crit = 0;
+
+    if (out == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    memset(out, 0, sizeof(*out));
+    if (crl != NULL) {
+        dps = X509_CRL_get_ext_d2i(crl, NID_freshest_crl, &crit, NULL);
+    }
+    if (dps == NULL && crit != -2 && cert != NULL) {
+        dps = X509_get_ext_d2i(cert, NID_freshest_crl, &crit, NULL);
+    }
+    rv = from_dps(dps, crit, out);
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
     return rv;
 }

@@ -3,10 +3,27 @@
  * Return-code names and the DSEC_ERR detail helper shared by every
  * libdomainsec module.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <openssl/asn1.h>
+#include <openssl/evp.h>
 #include "domainsec/common.h"
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_init(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* kept for the process's lifetime */
+const EVP_MD *dsec_sha256(void)
+{
+    pthread_once(&sha256_once, sha256_init);
+    return sha256_md;
+}
 
 int dsec_time_cmp(const ASN1_TIME *t, time_t now)
 {
@@ -65,6 +82,16 @@ const char *dsec_rv_name(dsec_rv rv)
         return "internal-error";
     case DSEC_ERR_NO_CRL:
         return "no-crl-there";
+    case DSEC_ERR_CRL_SCOPE:
+        return "crl-out-of-scope";
+    case DSEC_ERR_CRL_CRITICAL:
+        return "crl-critical-extension";
+    case DSEC_ERR_CRL_SIGNER:
+        return "crl-signer-not-validated";
+    case DSEC_ERR_CRL_REASONS:
+        return "crl-reasons-uncovered";
+    case DSEC_ERR_NO_DELTA:
+        return "delta-crl-missing";
     }
     return "unknown";
 }

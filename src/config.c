@@ -19,6 +19,7 @@ const char *const dsec_config_directives[DSEC_D_COUNT] = {
     "check_depth",  "http_proxy",  "no_proxy",       "fetch_timeout",
     "max_crl_size", "stale_grace", "fail_cache",     "cdp_schemes",
     "log",          "log_level",   "max_path_depth", "max_signature_checks",
+    "delta_crl",
 };
 
 #define MAX_FETCH_TIMEOUT 300
@@ -238,6 +239,7 @@ dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
 {
     static const char *const revocation[] = { "require", "soft-fail", "off" };
     static const char *const depth[] = { "chain", "leaf" };
+    static const char *const deltas[] = { "require", "if-available", "ignore" };
     static const char *const logs[] = { "syslog", "stderr", "none" };
     static const char *const levels[] = { "error", "warning", "notice", "info",
                                           "debug" };
@@ -278,6 +280,14 @@ dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
             break;
         }
         cfg->check_depth = (dsec_check_depth)k;
+        return DSEC_OK;
+    case DSEC_D_DELTA_CRL:
+        k = keyword(value, deltas, 3);
+        if (k < 0) {
+            expect = "require, if-available or ignore";
+            break;
+        }
+        cfg->delta_crl = (dsec_delta_mode)k;
         return DSEC_OK;
     case DSEC_D_HTTP_PROXY:
         if (*value == '\0' || strcasecmp(value, "none") == 0) {
@@ -394,6 +404,7 @@ dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
 void dsec_config_describe(const dsec_config *cfg, char *buf, size_t len)
 {
     static const char *const revocation[] = { "require", "soft-fail", "off" };
+    static const char *const deltas[] = { "require", "if-available", "ignore" };
     static const char *const logs[] = { "syslog", "stderr", "none" };
     static const char *const levels[] = { "error", "warning", "notice", "info",
                                           "debug" };
@@ -430,7 +441,7 @@ void dsec_config_describe(const dsec_config *cfg, char *buf, size_t len)
              "no_proxy = %s\nfetch_timeout = %ld\nmax_crl_size = %zu\n"
              "stale_grace = %ld\nfail_cache = %ld\ncdp_schemes = %s\n"
              "log = %s\nlog_level = %s\nmax_path_depth = %d\n"
-             "max_signature_checks = %d\n",
+             "max_signature_checks = %d\ndelta_crl = %s\n",
              cfg->trust_dirs ? cfg->trust_dirs : "",
              cfg->cross_dirs ? cfg->cross_dirs : "",
              cfg->cache_dir ? cfg->cache_dir : "", revocation[cfg->revocation],
@@ -439,5 +450,5 @@ void dsec_config_describe(const dsec_config *cfg, char *buf, size_t len)
              cfg->fetch_timeout, cfg->max_crl_size, cfg->stale_grace,
              cfg->fail_cache, schemes, logs[cfg->log],
              levels[cfg->log_level - DSEC_LOG_ERR], cfg->max_path_depth,
-             cfg->max_signature_checks);
+             cfg->max_signature_checks, deltas[cfg->delta_crl]);
 }

@@ -15,8 +15,9 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "domainsec/common.h"
+#include "domainsec/gate.h"
 #include "domainsec/path.h"
-#include "domainsec/revoke.h"
 
 #define PATH_MAX_LEN 64 /* hard cap, above any configurable depth */
 #define LINE_LEN 1024
@@ -375,7 +376,7 @@ static int path_status(builder *b)
         dsec_path_status st;
 
         why[0] = '\0';
-        st = p->status(p->arg, b->path[i], b->path[i + 1], why, sizeof(why));
+        st = p->status(p->arg, b->path, b->len, i, why, sizeof(why));
         if (st == DSEC_PATH_REVOKED) {
             char subject[256];
 
@@ -467,7 +468,7 @@ static int extend(builder *b)
             break;
         }
         (*p->sigs_used)++;
-        if (!dsec_link_verify(child, cand->cert)) {
+        if (!dsec_gate_verify_link(child, cand->cert)) {
             note(b, cand, "rejected: signature does not verify");
             continue;
         }

@@ -16,16 +16,6 @@ dsec_report *dsec_report_new(void)
     if (rep == NULL) {
         return NULL;
     }
-    rep->crls = sk_X509_CRL_new_null();
-    rep->stale = sk_X509_CRL_new_null();
-    rep->crl_issuers = sk_X509_new_null();
-    if (rep->crls == NULL || rep->stale == NULL || rep->crl_issuers == NULL) {
-        sk_X509_CRL_free(rep->crls);
-        sk_X509_CRL_free(rep->stale);
-        sk_X509_free(rep->crl_issuers);
-        free(rep);
-        return NULL;
-    }
     rep->err_depth = -1;
     return rep;
 }
@@ -39,12 +29,10 @@ void dsec_report_free(dsec_report *rep)
     }
     for (i = 0; i < rep->nattempts; i++) {
         free(rep->attempts[i].url);
+        X509_CRL_free(rep->attempts[i].crl);
     }
     free(rep->attempts);
     dsec_report_clear_paths(rep);
-    sk_X509_CRL_free(rep->stale);
-    sk_X509_CRL_pop_free(rep->crls, X509_CRL_free);
-    sk_X509_pop_free(rep->crl_issuers, X509_free);
     free(rep);
 }
 
@@ -162,6 +150,7 @@ dsec_class dsec_classify(int x509_err, dsec_rv rv)
     case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
     case X509_V_ERR_DIFFERENT_CRL_SCOPE:
     case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
         return DSEC_CLASS_TRANSIENT;
     default:
         return DSEC_CLASS_FATAL;

@@ -1,19 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The revocation engine: configuration and cache, the signature gate, and
- * obtaining a usable CRL for one certificate of a chain, from the cache or
- * the certificate's CDPs, with every attempt recorded for the report. The
- * decision on the CRL contents stays with OpenSSL's built-in checks.
+ * The revocation engine: configuration and cache, and gathering the CRLs
+ * of one certificate from its CRL Distribution Points (cache first, then
+ * the network, single flight, within the verification's fetch time), with
+ * every attempt recorded for the report. A CRL is used or cached only once
+ * the decision module accepted it for that very certificate (issuer, scope,
+ * signer, time); the decision on its contents is dsec_decide's.
  */
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include "domainsec/cdp.h"
 #include "domainsec/crl.h"
@@ -94,134 +93,6 @@ dsec_cache *dsec_engine_cache(dsec_engine *eng)
     return eng != NULL ? eng->cache : NULL;
 }
 
-/*
- * Links already verified, so a steady stream of handshakes with the same
- * chains does not pay for every signature twice (once here, once in
- * OpenSSL's own verification). A link is the SHA-256 of the whole
- * certificate (TBS and signature) with the SHA-256 of the issuer's public
- * key; only successes are remembered. Direct-mapped, overwritten on
- * collision: a miss only costs a signature check.
- */
-#define GATE_SLOTS 2048
-
-struct gate_link {
-    unsigned char cert[32];
-    unsigned char key[32];
-    int used;
-};
-
-static struct gate_link gate_cache[GATE_SLOTS];
-static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/*
- * SHA-256 fetched once: EVP_sha256() would make OpenSSL 3 fetch the
- * implementation again on every digest, a measurable share of a cached
- * verification. Kept for the process's lifetime.
- */
-static EVP_MD *link_md;
-static pthread_once_t link_md_once = PTHREAD_ONCE_INIT;
-
-static void link_md_init(void)
-{
-    link_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static int link_id(X509 *cert, X509 *issuer, struct gate_link *id)
-{
-    const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(issuer);
-    unsigned int len = 0;
-
-    memset(id, 0, sizeof(*id));
-    pthread_once(&link_md_once, link_md_init);
-    if (link_md == NULL || key == NULL
-        || !X509_digest(cert, link_md, id->cert, &len) || len != 32
-        || !EVP_Digest(key->data, (size_t)key->length, id->key, &len, link_md,
-                       NULL)
-        || len != 32) {
-        return 0;
-    }
-    id->used = 1;
-    return 1;
-}
-
-static size_t link_slot(const struct gate_link *id)
-{
-    return ((size_t)id->cert[0] | ((size_t)id->cert[1] << 8)
-            | ((size_t)id->key[0] << 16))
-           % GATE_SLOTS;
-}
-
-static int link_known(const struct gate_link *id)
-{
-    int known;
-
-    pthread_mutex_lock(&gate_lock);
-    known = memcmp(&gate_cache[link_slot(id)], id, sizeof(*id)) == 0;
-    pthread_mutex_unlock(&gate_lock);
-    return known;
-}
-
-static void link_remember(const struct gate_link *id)
-{
-    pthread_mutex_lock(&gate_lock);
-    gate_cache[link_slot(id)] = *id;
-    pthread_mutex_unlock(&gate_lock);
-}
-
-int dsec_link_verify(X509 *cert, X509 *issuer)
-{
-    EVP_PKEY *key = X509_get0_pubkey(issuer);
-    struct gate_link id;
-    int ok, have_id;
-
-    ERR_set_mark();
-    have_id = link_id(cert, issuer, &id);
-    ok = have_id && link_known(&id);
-    if (!ok) {
-        ok = key != NULL && X509_verify(cert, key) > 0;
-        if (ok && have_id) {
-            link_remember(&id);
-        }
-    }
-    ERR_pop_to_mark();
-    return ok;
-}
-
-int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth)
-{
-    return dsec_gate_ex(chain, top_trusted, bad_depth, NULL, NULL);
-}
-
-int dsec_gate_ex(STACK_OF(X509) * chain, int top_trusted, int *bad_depth,
-                 int (*known)(void *arg, X509 *cert, X509 *issuer), void *arg)
-{
-    int n = sk_X509_num(chain);
-    int i;
-
-    if (bad_depth != NULL) {
-        *bad_depth = -1;
-    }
-    if (n <= 0) {
-        return 0;
-    }
-    if (!top_trusted) {
-        return n;
-    }
-    for (i = n - 2; i >= 0; i--) {
-        X509 *cert = sk_X509_value(chain, i);
-        X509 *issuer = sk_X509_value(chain, i + 1);
-
-        if ((known == NULL || !known(arg, cert, issuer))
-            && !dsec_link_verify(cert, issuer)) {
-            if (bad_depth != NULL) {
-                *bad_depth = i;
-            }
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
 static double elapsed(const struct timespec *t0)
 {
     struct timespec t1;
@@ -229,55 +100,6 @@ static double elapsed(const struct timespec *t0)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     return (double)(t1.tv_sec - t0->tv_sec)
            + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* One fetch with at most timeout seconds (the verification's budget). */
-static dsec_rv fetch_one_within(dsec_engine *eng, const char *url, X509 *issuer,
-                                time_t now, long timeout, X509_CRL **out,
-                                dsec_attempt *att)
-{
-    dsec_config cfg = *eng->cfg; /* shallow: only fetch_timeout differs */
-    dsec_fetch_result res;
-    X509_CRL *crl = NULL;
-    DSEC_ERR err = { 0 };
-    struct timespec t0;
-    dsec_rv rv;
-
-    if (timeout > 0 && timeout < cfg.fetch_timeout) {
-        cfg.fetch_timeout = timeout;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    rv = dsec_fetch_url(&cfg, url, &res, &err);
-    if (att != NULL) {
-        att->bytes = res.len;
-        att->status = res.status;
-        snprintf(att->route, sizeof(att->route), "%s", res.route);
-    }
-    if (rv == DSEC_OK) {
-        rv = dsec_crl_parse(res.data, res.len, &crl, &err);
-    }
-    if (rv == DSEC_OK && issuer != NULL) {
-        rv = dsec_crl_check(crl, issuer, now, eng->cfg->stale_grace, &err);
-    }
-    dsec_fetch_result_clear(&res);
-    if (att != NULL) {
-        att->rv = rv;
-        att->seconds = elapsed(&t0);
-        snprintf(att->detail, sizeof(att->detail), "%s",
-                 rv == DSEC_OK ? "complete CRL of the issuer" : err.msg);
-    }
-    if (rv != DSEC_OK) {
-        X509_CRL_free(crl);
-        return rv;
-    }
-    *out = crl;
-    return DSEC_OK;
-}
-
-dsec_rv dsec_engine_fetch_one(dsec_engine *eng, const char *url, X509 *issuer,
-                              time_t now, X509_CRL **out, dsec_attempt *att)
-{
-    return fetch_one_within(eng, url, issuer, now, 0, out, att);
 }
 
 static void set_depth(dsec_report *rep, int depth, dsec_rv rv, const char *url,
@@ -295,25 +117,6 @@ static void set_depth(dsec_report *rep, int depth, dsec_rv rv, const char *url,
     snprintf(st->detail, sizeof(st->detail), "%s", detail);
 }
 
-static int use_crl(dsec_report *rep, X509_CRL *crl, X509 *issuer, time_t now)
-{
-    if (rep == NULL || !sk_X509_CRL_push(rep->crls, crl)) {
-        X509_CRL_free(crl);
-        return 0;
-    }
-    /* the key that verified it, so the hook need not verify it again */
-    if (!X509_add_cert(rep->crl_issuers, issuer, X509_ADD_FLAG_UP_REF)) {
-        sk_X509_CRL_pop(rep->crls);
-        X509_CRL_free(crl);
-        return 0;
-    }
-    /* admitted under stale_grace: the hook waives OpenSSL's expiry error */
-    if (dsec_crl_next_update(crl) < now) {
-        sk_X509_CRL_push(rep->stale, crl);
-    }
-    return 1;
-}
-
 #define DSEC_XSTR(x) #x
 #define DSEC_STR(x) DSEC_XSTR(x)
 
@@ -329,222 +132,471 @@ static void not_fetched(dsec_report *rep, int depth, const char *url,
     }
 }
 
-/* The verification's fetch time is spent: url is not fetched. */
-static dsec_rv budget_spent(dsec_report *rep, int depth, const char *url)
+/* What one gathering is after, and what it gathered so far. */
+typedef struct {
+    dsec_engine *eng;
+    const dsec_link *link; /* as the caller gave it (stale_grace included) */
+    dsec_link fresh; /* the same, without grace: nothing past nextUpdate */
+    int depth;
+    dsec_crl_set *out;
+    dsec_report *rep;
+    int fetches; /* network fetches made for this certificate */
+    int stop; /* the verification's fetch time is spent */
+    dsec_rv last; /* the error of the last attempt */
+    const char *last_url;
+} gathering;
+
+/*
+ * What is wanted from a URL: a complete CRL for DP dp (base NULL), or a
+ * delta CRL of base (signed by base_signer). On success reasons and signer
+ * are set.
+ */
+typedef struct {
+    int dp;
+    const dsec_crl_in *base;
+    X509 *base_signer;
+    unsigned int reasons;
+    X509 *signer;
+} wanted;
+
+static dsec_rv check_crl(const dsec_link *link, wanted *w,
+                         const dsec_crl_in *in, DSEC_ERR *err)
 {
-    not_fetched(rep, depth, url, DSEC_ERR_TIMEOUT,
+    w->reasons = 0;
+    w->signer = NULL;
+    if (w->base != NULL) {
+        dsec_rv rv =
+            dsec_decide_check_delta(link, w->base, w->base_signer, in, err);
+
+        if (rv == DSEC_OK) {
+            w->signer = w->base_signer;
+        }
+        return rv;
+    }
+    return dsec_decide_check(link, in, &w->reasons, &w->signer, err);
+}
+
+/* Add an accepted CRL of url to the gathering (and the cache if asked). */
+static dsec_rv take(gathering *g, const char *url, X509_CRL *crl, wanted *w,
+                    int cache, int to_disk)
+{
+    unsigned char id[32];
+    int have_id = dsec_decide_key_id(w->signer, id);
+
+    if (cache && have_id) {
+        dsec_cache_store(g->eng->cache, url, crl, id, to_disk);
+    }
+    if (!dsec_crl_set_add(g->out, crl, w->base != NULL ? w->base->dp : w->dp,
+                          have_id ? id : NULL, url)) {
+        return DSEC_ERR_NOMEM;
+    }
+    return DSEC_OK;
+}
+
+/*
+ * What the cache holds for url, checked with link (fresh for the first
+ * passes, with stale_grace for the last): DSEC_OK when a CRL it holds was
+ * accepted and taken; a remembered failure of the URL; DSEC_ERR_NOT_FOUND
+ * when a fetch may help (nothing, something past its time, or a CRL that
+ * does not fit this certificate: the CA may have published another).
+ */
+static dsec_rv from_cache(gathering *g, const dsec_link *link, const char *url,
+                          wanted *w)
+{
+    dsec_cache_hit hit;
+    dsec_attempt *att;
+    DSEC_ERR err = { 0 };
+    dsec_crl_in in;
+    dsec_rv rv;
+
+    if (dsec_cache_lookup(g->eng->cache, url, link->now, &hit) != DSEC_OK) {
+        return DSEC_ERR_NOT_FOUND;
+    }
+    rv = DSEC_ERR_NOT_FOUND;
+    if (hit.crl != NULL) {
+        memset(&in, 0, sizeof(in));
+        in.crl = hit.crl;
+        in.dp = w->base != NULL ? w->base->dp : w->dp;
+        in.key_known = hit.key_known;
+        memcpy(in.key_id, hit.key_id, sizeof(in.key_id));
+        in.src = (char *)url;
+        if (check_crl(link, w, &in, &err) == DSEC_OK) {
+            /* a disk copy is checked now: keep it in memory with its key */
+            rv = take(g, url, hit.crl, w, !hit.key_known, 0);
+        }
+    }
+    if (rv == DSEC_ERR_NOT_FOUND && hit.fail_rv != DSEC_OK) {
+        rv = hit.fail_rv;
+        err = hit.fail;
+    }
+    if (rv != DSEC_ERR_NOT_FOUND
+        && (att = dsec_report_add_attempt(g->rep, g->depth, url)) != NULL) {
+        att->from_cache = hit.source != 0 ? hit.source : 1;
+        att->rv = rv;
+        if (rv == DSEC_OK && X509_CRL_up_ref(hit.crl)) {
+            att->crl = hit.crl;
+        }
+        if (rv == DSEC_OK) {
+            snprintf(att->detail, sizeof(att->detail), "%s",
+                     w->base != NULL ? "cached delta CRL"
+                                     : "cached complete CRL of the issuer");
+        } else {
+            snprintf(att->detail, sizeof(att->detail),
+                     "failed recently, not retried yet: %.200s", err.msg);
+        }
+    }
+    if (rv != DSEC_ERR_NOT_FOUND) {
+        set_depth(g->rep, g->depth, rv, url,
+                  rv == DSEC_OK ? "cached CRL" : err.msg);
+    }
+    dsec_cache_hit_clear(&hit);
+    return rv;
+}
+
+/* One fetch with at most timeout seconds: fetched and parsed, unchecked. */
+static dsec_rv fetch_one_within(dsec_engine *eng, const char *url, long timeout,
+                                X509_CRL **out, dsec_attempt *att,
+                                DSEC_ERR *err)
+{
+    dsec_config cfg = *eng->cfg; /* shallow: only fetch_timeout differs */
+    dsec_fetch_result res;
+    X509_CRL *crl = NULL;
+    struct timespec t0;
+    dsec_rv rv;
+
+    if (timeout > 0 && timeout < cfg.fetch_timeout) {
+        cfg.fetch_timeout = timeout;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rv = dsec_fetch_url(&cfg, url, &res, err);
+    att->bytes = res.len;
+    att->status = res.status;
+    snprintf(att->route, sizeof(att->route), "%s", res.route);
+    if (rv == DSEC_OK) {
+        rv = dsec_crl_parse(res.data, res.len, &crl, err);
+    }
+    dsec_fetch_result_clear(&res);
+    att->seconds = elapsed(&t0);
+    if (rv != DSEC_OK) {
+        X509_CRL_free(crl);
+        return rv;
+    }
+    *out = crl;
+    return DSEC_OK;
+}
+
+/* The verification's fetch time is spent: url is not fetched. */
+static dsec_rv budget_spent(gathering *g, const char *url)
+{
+    not_fetched(g->rep, g->depth, url, DSEC_ERR_TIMEOUT,
                 "not fetched: this verification spent its fetch time "
                 "(" DSEC_STR(DSEC_FETCH_BUDGET_FACTOR) " x fetch_timeout)");
-    set_depth(rep, depth, DSEC_ERR_TIMEOUT, url,
+    set_depth(g->rep, g->depth, DSEC_ERR_TIMEOUT, url,
               "fetch time of the verification spent");
+    g->stop = 1;
     return DSEC_ERR_TIMEOUT;
 }
 
-/* A cached CRL or remembered failure for url; DSEC_ERR_NOT_FOUND if none. */
-static dsec_rv from_cache(dsec_engine *eng, const char *url, X509 *issuer,
-                          time_t now, int only_hits, int depth,
-                          dsec_report *rep)
+static double budget_left(const gathering *g)
 {
+    const dsec_config *cfg = g->eng->cfg;
+
+    return (double)(DSEC_FETCH_BUDGET_FACTOR * cfg->fetch_timeout)
+           - (g->rep != NULL ? g->rep->net_seconds : 0.0);
+}
+
+/*
+ * url from the network, single flight across threads and processes: the
+ * CRL is checked for this certificate before it is used or cached; any
+ * failure is remembered fail_cache seconds.
+ */
+static dsec_rv from_network(gathering *g, const char *url, wanted *w)
+{
+    const dsec_config *cfg = g->eng->cfg;
+    dsec_attempt scratch, *att;
     X509_CRL *crl = NULL;
     DSEC_ERR err = { 0 };
-    dsec_attempt *att;
+    struct timespec t0;
+    double budget;
+    dsec_crl_in in;
     dsec_rv rv;
-    int source = 1;
+    int mine;
 
-    rv = dsec_cache_get_src(eng->cache, url, issuer, now, 0, &crl, &err,
-                            &source);
-    if (rv == DSEC_ERR_NOT_FOUND || (only_hits && rv != DSEC_OK)) {
+    if (g->fetches >= DSEC_MAX_FETCHES_PER_CERT) {
+        not_fetched(g->rep, g->depth, url, DSEC_ERR_BACKOFF,
+                    "not fetched: " DSEC_STR(
+                        DSEC_MAX_FETCHES_PER_CERT) " URLs of this certificate "
+                                                   "already failed");
+        g->stop = 1;
+        return DSEC_ERR_BACKOFF;
+    }
+    /* the verification's fetch time, waiting for another fetcher
+       included, is bounded: checked before taking the fetch lock */
+    budget = budget_left(g);
+    if (budget < 0.5) {
+        return budget_spent(g, url);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    mine = dsec_cache_begin_fetch(
+        g->eng->cache, url,
+        (long)(budget < (double)cfg->fetch_timeout + 1.0
+                   ? budget * 1000.0
+                   : (double)cfg->fetch_timeout * 1000.0 + 1000.0));
+    if (g->rep != NULL) {
+        g->rep->net_seconds += elapsed(&t0);
+    }
+    budget = budget_left(g);
+    /* another thread or process may have fetched it meanwhile */
+    rv = from_cache(g, &g->fresh, url, w);
+    if (rv != DSEC_ERR_NOT_FOUND || !mine) {
+        if (mine) {
+            dsec_cache_end_fetch(g->eng->cache, url);
+        }
+        if (rv == DSEC_ERR_NOT_FOUND) {
+            /* a concurrent fetch that left nothing behind counts as failed */
+            set_depth(g->rep, g->depth, DSEC_ERR_BACKOFF, url,
+                      "a concurrent fetch of the CDP produced no CRL");
+            return DSEC_ERR_BACKOFF;
+        }
         return rv;
     }
-    att = dsec_report_add_attempt(rep, depth, url);
-    if (att != NULL) {
-        att->from_cache = source;
-        att->rv = rv;
-        snprintf(att->detail, sizeof(att->detail), "%s%.200s",
-                 rv == DSEC_OK ? "cached complete CRL of the issuer"
-                               : "failed recently, not retried yet: ",
-                 rv == DSEC_OK ? "" : err.msg);
+    if (budget < 0.5) {
+        /* spent waiting for the other fetcher */
+        dsec_cache_end_fetch(g->eng->cache, url);
+        return budget_spent(g, url);
+    }
+    g->fetches++;
+    att = dsec_report_add_attempt(g->rep, g->depth, url);
+    if (att == NULL) {
+        memset(&scratch, 0, sizeof(scratch));
+        att = &scratch;
+    }
+    rv = fetch_one_within(g->eng, url, (long)(budget + 0.999), &crl, att, &err);
+    if (g->rep != NULL) {
+        g->rep->net_seconds += att->seconds;
     }
     if (rv == DSEC_OK) {
-        if (!use_crl(rep, crl, issuer, now)) {
-            return DSEC_ERR_NOMEM;
+        memset(&in, 0, sizeof(in));
+        in.crl = crl;
+        in.dp = w->base != NULL ? w->base->dp : w->dp;
+        in.src = (char *)url;
+        rv = check_crl(&g->fresh, w, &in, &err);
+    }
+    if (rv == DSEC_OK) {
+        rv = take(g, url, crl, w, 1, 1);
+        if (rv == DSEC_OK && att != &scratch) {
+            att->crl = crl;
+            crl = NULL;
         }
-        set_depth(rep, depth, DSEC_OK, url, "cached CRL");
+    } else if (cfg->fail_cache > 0) {
+        /* never cached: a CRL that does not fit is a failure of the URL */
+        dsec_cache_put_failure(g->eng->cache, url, &err,
+                               time(NULL) + cfg->fail_cache);
+    }
+    dsec_cache_end_fetch(g->eng->cache, url);
+    X509_CRL_free(crl);
+    att->rv = rv;
+    if (rv == DSEC_OK) {
+        snprintf(att->detail, sizeof(att->detail), "%s",
+                 w->base != NULL ? "delta CRL" : "complete CRL of the issuer");
     } else {
-        set_depth(rep, depth, rv, url, err.msg);
+        snprintf(att->detail, sizeof(att->detail), "%s", err.msg);
+    }
+    set_depth(g->rep, g->depth, rv, url, att->detail);
+    return rv;
+}
+
+/* A CRL past nextUpdate, within stale_grace, when nothing fresh came. */
+static dsec_rv from_grace(gathering *g, const char *url, wanted *w)
+{
+    dsec_rv rv = from_cache(g, g->link, url, w);
+
+    if (rv == DSEC_OK) {
+        dsec_log(DSEC_LOG_WARNING,
+                 "domainsec: using a CRL past its nextUpdate (stale_grace) "
+                 "for %s",
+                 url);
+        set_depth(g->rep, g->depth, DSEC_OK, url,
+                  "stale CRL within stale_grace");
     }
     return rv;
 }
 
-dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
-                               int depth, time_t now, dsec_report *rep)
+/*
+ * One pass over the URIs of list for w (those of DP w->dp for a complete
+ * CRL, all for a delta): 0 the cache (fresh), 1 the network, 2 the cache
+ * within stale_grace. state[i] remembers, from pass 0, the URIs whose
+ * failure is known (not fetched again). DSEC_OK when a CRL was taken.
+ */
+static dsec_rv from_uris(gathering *g, const dsec_cdp_list *list, wanted *w,
+                         int pass, char *state)
 {
-    const dsec_config *cfg;
-    dsec_cdp_list cdps;
-    dsec_rv rv, last = DSEC_ERR_NO_CDP;
-    size_t i, usable = 0;
-    int fetches = 0, mine;
-    double budget;
-    struct timespec t0;
+    dsec_rv rv;
+    size_t i;
 
-    if (eng == NULL || cert == NULL || issuer == NULL) {
-        return DSEC_ERR_INVALID;
-    }
-    cfg = eng->cfg;
-    rv = dsec_cdp_extract(cert, &cdps);
-    if (rv != DSEC_OK) {
-        set_depth(rep, depth, rv, NULL,
-                  "cannot read the CRL distribution "
-                  "points");
-        return rv;
-    }
-    /* memory and disk first: a hit costs no network at all */
-    for (i = 0; i < cdps.n; i++) {
-        if ((dsec_url_scheme(cdps.v[i].url) & cfg->cdp_schemes) == 0) {
+    for (i = 0; i < list->n; i++) {
+        const char *url = list->v[i].url;
+
+        if ((w->base == NULL && list->v[i].dp != w->dp) || state[i]
+            || (dsec_url_scheme(url) & g->eng->cfg->cdp_schemes) == 0) {
             continue;
         }
-        usable++;
-        rv = from_cache(eng, cdps.v[i].url, issuer, now, 1, depth, rep);
-        if (rv == DSEC_OK) {
-            goto done;
-        }
-    }
-    for (i = 0; i < cdps.n; i++) {
-        const char *url = cdps.v[i].url;
-        X509_CRL *crl = NULL;
-        dsec_attempt *att;
-
-        if ((dsec_url_scheme(url) & cfg->cdp_schemes) == 0) {
-            not_fetched(rep, depth, url, DSEC_ERR_SCHEME,
-                        "scheme not in cdp_schemes; not fetched");
-            if (last == DSEC_ERR_NO_CDP && usable == 0) {
-                set_depth(rep, depth, DSEC_ERR_SCHEME, url,
-                          "no CDP with an allowed scheme");
-                last = DSEC_ERR_SCHEME;
-            }
-            continue;
-        }
-        rv = from_cache(eng, url, issuer, now, 0, depth, rep);
-        if (rv == DSEC_OK) {
-            goto done;
-        }
-        if (rv != DSEC_ERR_NOT_FOUND) {
-            last = rv;
-            continue;
-        }
-        if (fetches >= DSEC_MAX_FETCHES_PER_CERT) {
-            not_fetched(
-                rep, depth, url, DSEC_ERR_BACKOFF,
-                "not fetched: " DSEC_STR(
-                    DSEC_MAX_FETCHES_PER_CERT) " URLs of this certificate "
-                                               "already failed");
-            break;
-        }
-        /* the verification's fetch time, waiting for another fetcher
-           included, is bounded: checked before taking the fetch lock */
-        budget = (double)(DSEC_FETCH_BUDGET_FACTOR * cfg->fetch_timeout)
-                 - (rep != NULL ? rep->net_seconds : 0.0);
-        if (budget < 0.5) {
-            last = budget_spent(rep, depth, url);
-            break;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        mine = dsec_cache_begin_fetch(
-            eng->cache, url,
-            (long)(budget < (double)cfg->fetch_timeout + 1.0
-                       ? budget * 1000.0
-                       : (double)cfg->fetch_timeout * 1000.0 + 1000.0));
-        if (rep != NULL) {
-            rep->net_seconds += elapsed(&t0);
-            budget = (double)(DSEC_FETCH_BUDGET_FACTOR * cfg->fetch_timeout)
-                     - rep->net_seconds;
-        }
-        /* another thread or process may have fetched it meanwhile */
-        rv = from_cache(eng, url, issuer, now, 0, depth, rep);
-        if (rv != DSEC_ERR_NOT_FOUND || !mine) {
-            if (mine) {
-                dsec_cache_end_fetch(eng->cache, url);
-            }
-            if (rv == DSEC_OK) {
-                goto done;
-            }
-            /* a concurrent fetch that left nothing behind counts as failed */
-            last = rv != DSEC_ERR_NOT_FOUND ? rv : DSEC_ERR_BACKOFF;
-            continue;
-        }
-        if (budget < 0.5) {
-            /* spent waiting for the other fetcher */
-            dsec_cache_end_fetch(eng->cache, url);
-            last = budget_spent(rep, depth, url);
-            break;
-        }
-        fetches++;
-        att = dsec_report_add_attempt(rep, depth, url);
-        {
-            dsec_attempt scratch = { 0 };
-            dsec_attempt *a = att != NULL ? att : &scratch;
-
-            rv = fetch_one_within(eng, url, issuer, now, (long)(budget + 0.999),
-                                  &crl, a);
-            if (rep != NULL) {
-                rep->net_seconds += a->seconds;
-            }
-            if (rv == DSEC_OK) {
-                dsec_cache_put(eng->cache, url, crl, issuer);
-            } else if (cfg->fail_cache > 0) {
-                DSEC_ERR e = { 0 };
-
-                dsec_err_set(&e, rv, 0, "%s",
-                             att != NULL ? att->detail : scratch.detail);
-                dsec_cache_put_failure(eng->cache, url, &e,
-                                       time(NULL) + cfg->fail_cache);
-            }
-            dsec_cache_end_fetch(eng->cache, url);
-            set_depth(rep, depth, rv, url,
-                      att != NULL ? att->detail : scratch.detail);
-        }
-        if (rv == DSEC_OK) {
-            if (!use_crl(rep, crl, issuer, now)) {
-                rv = DSEC_ERR_NOMEM;
-            }
-            goto done;
-        }
-        last = rv;
-    }
-    /* nothing fresh: a CRL past nextUpdate may serve within stale_grace */
-    if (cfg->stale_grace > 0) {
-        for (i = 0; i < cdps.n; i++) {
-            X509_CRL *crl = NULL;
-
-            if ((dsec_url_scheme(cdps.v[i].url) & cfg->cdp_schemes) == 0) {
+        if (pass == 0) {
+            rv = from_cache(g, &g->fresh, url, w);
+            state[i] = rv != DSEC_ERR_NOT_FOUND;
+        } else if (pass == 1) {
+            if (g->stop) {
                 continue;
             }
-            if (dsec_cache_get(eng->cache, cdps.v[i].url, issuer, now,
-                               cfg->stale_grace, &crl, NULL)
-                == DSEC_OK) {
-                dsec_log(DSEC_LOG_WARNING,
-                         "domainsec: using a CRL past its nextUpdate "
-                         "(stale_grace) for %s",
-                         cdps.v[i].url);
-                rv = use_crl(rep, crl, issuer, now) ? DSEC_OK : DSEC_ERR_NOMEM;
-                set_depth(rep, depth, rv, cdps.v[i].url,
-                          "stale CRL within stale_grace");
-                goto done;
-            }
+            rv = from_network(g, url, w);
+        } else {
+            rv = from_grace(g, url, w);
+        }
+        if (rv == DSEC_OK) {
+            return DSEC_OK;
+        }
+        if (rv != DSEC_ERR_NOT_FOUND) {
+            g->last = rv;
+            g->last_url = url;
         }
     }
-    rv = last;
+    return DSEC_ERR_NOT_FOUND;
+}
+
+/* URIs whose scheme is not allowed: recorded once, never fetched. */
+static size_t note_schemes(gathering *g, const dsec_cdp_list *cdps)
+{
+    size_t i, usable = 0;
+
+    for (i = 0; i < cdps->n; i++) {
+        if ((dsec_url_scheme(cdps->v[i].url) & g->eng->cfg->cdp_schemes) != 0) {
+            usable++;
+        } else {
+            not_fetched(g->rep, g->depth, cdps->v[i].url, DSEC_ERR_SCHEME,
+                        "scheme not in cdp_schemes; not fetched");
+        }
+    }
+    return usable;
+}
+
+/* The delta CRL of the complete CRL at index base of g->out. */
+static void gather_delta(gathering *g, size_t base, X509 *signer)
+{
+    dsec_cdp_list fresh;
+    dsec_crl_in copy;
+    char *state = NULL;
+    wanted w;
+    int pass;
+
+    if (g->link->delta == DSEC_DELTA_IGNORE
+        || dsec_cdp_extract_freshest(g->link->cert, g->out->v[base].crl, &fresh)
+               != DSEC_OK) {
+        return;
+    }
+    if (fresh.n > 0 && note_schemes(g, &fresh) > 0
+        && (state = calloc(fresh.n, 1)) != NULL) {
+        /* g->out may grow (and move): work on a copy of the base entry */
+        copy = g->out->v[base];
+        memset(&w, 0, sizeof(w));
+        w.dp = copy.dp;
+        w.base = &copy;
+        w.base_signer = signer;
+        for (pass = 0; pass < 3; pass++) {
+            if ((pass < 2 || g->link->grace > 0)
+                && from_uris(g, &fresh, &w, pass, state) == DSEC_OK) {
+                break;
+            }
+        }
+        if (pass == 3) {
+            set_depth(g->rep, g->depth, DSEC_ERR_NO_DELTA, g->last_url,
+                      "the delta CRL (freshestCRL) could not be obtained");
+        }
+    }
+    free(state);
+    dsec_cdp_list_clear(&fresh);
+}
+
+dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
+                           dsec_crl_set *out, dsec_report *rep)
+{
+    dsec_cdp_list cdps;
+    gathering g;
+    unsigned int covered = 0;
+    char *state = NULL, *done = NULL;
+    size_t usable, before;
+    int dp, ndp = 0, pass, got = 0;
+    dsec_rv rv;
+
+    if (eng == NULL || link == NULL || link->cert == NULL || out == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    rv = dsec_cdp_extract(link->cert, &cdps);
+    if (rv != DSEC_OK) {
+        set_depth(rep, depth, rv, NULL,
+                  "cannot read the CRL distribution points");
+        return rv;
+    }
+    memset(&g, 0, sizeof(g));
+    g.eng = eng;
+    g.link = link;
+    g.fresh = *link;
+    g.fresh.grace = 0;
+    g.depth = depth;
+    g.out = out;
+    g.rep = rep;
+    g.last = DSEC_ERR_NO_CDP;
+    usable = note_schemes(&g, &cdps);
+    if (usable == 0 && cdps.n > 0) {
+        g.last = DSEC_ERR_SCHEME;
+        set_depth(rep, depth, DSEC_ERR_SCHEME, cdps.v[0].url,
+                  "no CDP with an allowed scheme");
+    }
+    if (cdps.n > 0) {
+        ndp = cdps.v[cdps.n - 1].dp + 1;
+    }
+    if (usable > 0
+        && ((state = calloc(cdps.n, 1)) == NULL
+            || (done = calloc((size_t)ndp, 1)) == NULL)) {
+        g.last = DSEC_ERR_NOMEM;
+        usable = 0;
+    }
+    /*
+     * The cache for every DP before the network for any (a hit costs no
+     * network at all), then stale_grace; DP by DP until the CRLs gathered
+     * cover every reason.
+     */
+    for (pass = 0; usable > 0 && pass < 3; pass++) {
+        if (pass == 2 && link->grace <= 0) {
+            break;
+        }
+        for (dp = 0; dp < ndp && covered != DSEC_REASONS_ALL; dp++) {
+            wanted w;
+
+            if (done[dp]) {
+                continue;
+            }
+            memset(&w, 0, sizeof(w));
+            w.dp = dp;
+            before = out->n;
+            if (from_uris(&g, &cdps, &w, pass, state) != DSEC_OK
+                || out->n == before) {
+                continue;
+            }
+            done[dp] = 1;
+            got = 1;
+            covered |= w.reasons;
+            gather_delta(&g, before, w.signer);
+        }
+    }
+    rv = got ? DSEC_OK : g.last;
     if (rv == DSEC_ERR_NO_CDP) {
         set_depth(rep, depth, rv, NULL,
                   cdps.skipped > 0
                       ? "no CRL distribution point with a usable URI"
                       : "certificate has no CRL distribution point");
-    } else if (rep != NULL && depth >= 0 && depth < DSEC_REPORT_MAX_DEPTH
-               && rep->depth[depth].rv == DSEC_OK) {
-        set_depth(rep, depth, rv, NULL,
-                  "a concurrent fetch of the CDP produced no CRL");
     }
-done:
+    free(state);
+    free(done);
     dsec_cdp_list_clear(&cdps);
     return rv;
 }

@@ -38,6 +38,34 @@ dsec_rv dsec_cache_get_src(dsec_cache *cache, const char *url, X509 *issuer,
                            time_t now, long grace, X509_CRL **crl,
                            DSEC_ERR *err, int *source);
 
+/* What the cache holds for a URL (dsec_cache_lookup). */
+typedef struct {
+    X509_CRL *crl; /* a new reference, or NULL; freshness is the caller's */
+    int key_known; /* key_id: SHA-256 of the key that verified crl */
+    unsigned char key_id[32];
+    int source; /* 1 memory, 2 disk (then key_known is 0) */
+    dsec_rv fail_rv; /* a live remembered failure, DSEC_OK when none */
+    DSEC_ERR fail;
+} dsec_cache_hit;
+
+/*
+ * What the cache holds for url at now: the CRL of the memory cache, or of
+ * the disk when memory has none current (parsed only: the caller checks
+ * it, and hands it back with dsec_cache_store once it did), and a live
+ * remembered failure. DSEC_ERR_NOT_FOUND when neither. Release the hit
+ * with dsec_cache_hit_clear.
+ */
+dsec_rv dsec_cache_lookup(dsec_cache *cache, const char *url, time_t now,
+                          dsec_cache_hit *hit);
+void dsec_cache_hit_clear(dsec_cache_hit *hit);
+
+/*
+ * Keep crl (up-ref'd) for url, verified with the key whose SHA-256 is
+ * key_id; clears any negative entry. to_disk: also write the disk copy.
+ */
+dsec_rv dsec_cache_store(dsec_cache *cache, const char *url, X509_CRL *crl,
+                         const unsigned char key_id[32], int to_disk);
+
 /* Store a verified CRL (up-ref'd) for url; clears any negative entry. */
 dsec_rv dsec_cache_put(dsec_cache *cache, const char *url, X509_CRL *crl,
                        X509 *issuer);

@@ -22,6 +22,12 @@ typedef struct {
 
 /* Fill out (zeroed first); DSEC_OK also when the certificate has no CDP. */
 dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out);
+/*
+ * The delta CRL locations (freshestCRL) of a complete CRL, or when it has
+ * none of the certificate (either may be NULL); as dsec_cdp_extract.
+ */
+dsec_rv dsec_cdp_extract_freshest(X509 *cert, X509_CRL *crl,
+                                  dsec_cdp_list *out);
 void dsec_cdp_list_clear(dsec_cdp_list *list);
 
 #endif /* DOMAINSEC_CDP_H */

@@ -31,8 +31,16 @@ typedef enum {
     DSEC_ERR_UNSUPPORTED = -17, /* scheme allowed but no fetcher built in */
     DSEC_ERR_NOT_FOUND = -18, /* server answered, but no CRL there */
     DSEC_ERR_INTERNAL = -19,
-    DSEC_ERR_NO_CRL = -20 /* LDAP: no such entry, or no CRL value in it */
+    DSEC_ERR_NO_CRL = -20, /* no CRL: LDAP entry without one, none gathered */
+    DSEC_ERR_CRL_SCOPE = -21, /* CRL of another scope (IDP, partition) */
+    DSEC_ERR_CRL_CRITICAL = -22, /* CRL with an unhandled critical extension */
+    DSEC_ERR_CRL_SIGNER = -23, /* no signer validated to the trust anchor */
+    DSEC_ERR_CRL_REASONS = -24, /* the CRLs obtained leave reasons uncovered */
+    DSEC_ERR_NO_DELTA = -25 /* a required delta CRL was not obtained */
 } dsec_rv;
+
+/* The lowest dsec_rv (for readers of recorded codes). */
+#define DSEC_ERR_MIN DSEC_ERR_NO_DELTA
 
 #define DSEC_ERR_MSG_LEN 256
 
@@ -50,6 +58,11 @@ typedef struct {
  */
 struct asn1_string_st;
 int dsec_time_cmp(const struct asn1_string_st *t, time_t now);
+
+/* SHA-256, fetched once for the process (EVP_sha256() would make OpenSSL 3
+   fetch it again on every digest); NULL if unavailable. */
+struct evp_md_st;
+const struct evp_md_st *dsec_sha256(void);
 
 /* Short stable name of a return code ("connect", "timeout", ...). */
 const char *dsec_rv_name(dsec_rv rv);

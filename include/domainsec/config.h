@@ -18,6 +18,13 @@ typedef enum {
 
 typedef enum { DSEC_DEPTH_CHAIN = 0, DSEC_DEPTH_LEAF } dsec_check_depth;
 
+/* delta_crl: when a complete CRL or the certificate carries freshestCRL. */
+typedef enum {
+    DSEC_DELTA_REQUIRE = 0, /* a delta must be obtained and applied */
+    DSEC_DELTA_IF_AVAILABLE, /* applied when obtained, else not needed */
+    DSEC_DELTA_IGNORE /* never fetched nor applied */
+} dsec_delta_mode;
+
 typedef enum {
     DSEC_LOG_SYSLOG = 0,
     DSEC_LOG_STDERR,
@@ -57,6 +64,7 @@ typedef enum {
     DSEC_D_LOG_LEVEL,
     DSEC_D_MAX_PATH_DEPTH,
     DSEC_D_MAX_SIGNATURE_CHECKS,
+    DSEC_D_DELTA_CRL,
     DSEC_D_COUNT
 } dsec_directive;
 
@@ -80,6 +88,7 @@ typedef struct dsec_config {
     dsec_log_level log_level;
     int max_path_depth; /* CA certificates above the leaf in a path */
     int max_signature_checks; /* per verification, in the path builder */
+    dsec_delta_mode delta_crl;
 } dsec_config;
 
 #define DSEC_DEFAULT_TRUST_DIRS "/etc/domainsec/roots"

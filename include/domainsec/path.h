@@ -62,9 +62,10 @@ typedef struct {
     int *sigs_used;
     /* append the candidate issuers of child (matched by issuer name) */
     int (*candidates)(void *arg, X509 *child, dsec_cands *out);
-    /* revocation of cert issued by issuer; NULL: not checked */
-    dsec_path_status (*status)(void *arg, X509 *cert, X509 *issuer, char *why,
-                               size_t len);
+    /* revocation of path[i] issued by path[i + 1], on a complete path
+       path[0..len - 1] (path[len - 1] an anchor); NULL: not checked */
+    dsec_path_status (*status)(void *arg, X509 *const *path, int len, int i,
+                               char *why, size_t wlen);
     /* one line per path tried, and why it was rejected; may be NULL */
     void (*log)(void *arg, const char *line);
     void *arg;

@@ -38,14 +38,16 @@ typedef struct {
     int from_cache; /* 1 memory, 2 disk, 0 network */
     long status;
     char route[128];
+    X509_CRL *crl; /* the CRL this attempt yielded (owned), or NULL */
 } dsec_attempt;
 
 /* Outcome of the revocation step for one chain element. */
 typedef struct {
-    dsec_rv rv; /* DSEC_OK when a usable CRL was obtained */
+    dsec_rv rv; /* DSEC_OK when decided (good or revoked), else why not */
     int checked; /* 1 when in scope of the revocation check */
+    int status; /* a dsec_status (decide.h) once decided */
     char detail[DSEC_ERR_MSG_LEN];
-    char url[256]; /* the last CDP URL tried, "" when none */
+    char url[256]; /* the CRL that decided, else the last URL tried */
 } dsec_depth_status;
 
 typedef struct dsec_report {
@@ -61,18 +63,10 @@ typedef struct dsec_report {
     dsec_attempt *attempts;
     size_t nattempts;
     size_t cap;
-    STACK_OF(X509_CRL) * crls; /* usable CRLs obtained for this chain */
-    /* crl_issuers[i]: the certificate whose key verified crls[i] */
-    STACK_OF(X509) * crl_issuers;
-    /* those of crls past nextUpdate, admitted by stale_grace (borrowed) */
-    STACK_OF(X509_CRL) * stale;
     /* the path builder's log: every path tried and why it was rejected */
     char **paths;
     size_t npaths;
     size_t paths_dropped; /* lines over DSEC_REPORT_MAX_PATHS */
-    /* state of the hook while the built-in check runs */
-    X509_STORE_CTX_verify_cb host_cb;
-    int saved_err;
 } dsec_report;
 
 dsec_report *dsec_report_new(void);

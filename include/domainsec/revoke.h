@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The revocation engine: configuration plus cache, the signature gate, and
- * obtaining the CRLs of a chain (cache, then network) with every attempt
- * recorded in a dsec_report. OpenSSL's own checks decide on the CRLs.
+ * The revocation engine: configuration plus cache, and gathering the CRLs
+ * of one certificate (cache, then network) with every attempt recorded in
+ * a dsec_report. The decision on them is dsec_decide's (decide.h).
  */
 #ifndef DOMAINSEC_REVOKE_H
 #define DOMAINSEC_REVOKE_H
@@ -12,6 +12,7 @@
 #include "domainsec/common.h"
 #include "domainsec/config.h"
 #include "domainsec/cache.h"
+#include "domainsec/decide.h"
 #include "domainsec/report.h"
 
 /* At most this many URLs are fetched from the network per certificate. */
@@ -33,38 +34,21 @@ const dsec_config *dsec_engine_config(const dsec_engine *eng);
 dsec_cache *dsec_engine_cache(dsec_engine *eng);
 
 /*
- * The signature gate. chain[0] is the leaf; top_trusted says whether the
- * last element is a trust anchor. Returns the lowest depth d such that every
- * link from d up to the anchor verifies with the issuer's key (so CDPs of
- * depths >= d may be fetched); nchain when none may. *bad_depth is set to
- * the depth whose signature failed, -1 if none failed.
+ * Gather the CRLs of link->cert for depth into out, from its CRL
+ * Distribution Points: DP by DP until the CRLs gathered cover every reason,
+ * a complete CRL accepted for that DP by dsec_decide_check (issuer, scope,
+ * signer, time), from the cache (every DP before the network for any) or
+ * from the network (at most DSEC_MAX_FETCHES_PER_CERT fetches, within the
+ * verification's fetch time, single flight), then the delta CRL of each
+ * (freshestCRL) unless link->delta is DSEC_DELTA_IGNORE. A CRL is cached
+ * only once accepted; a fetched CRL that is not accepted is a failure of
+ * its URL, remembered fail_cache seconds. Past nextUpdate, a cached CRL
+ * serves within link->grace when nothing fresh is obtained. Every attempt
+ * and the outcome are recorded in rep (may be NULL). Returns DSEC_OK when a
+ * complete CRL was gathered, else why not (DSEC_ERR_NO_CDP, _SCHEME, or
+ * the last attempt's error).
  */
-int dsec_gate(STACK_OF(X509) * chain, int top_trusted, int *bad_depth);
-/* As dsec_gate; links for which known() says 1 were verified by the caller
-   during this very verification (same objects) and are not checked again. */
-int dsec_gate_ex(STACK_OF(X509) * chain, int top_trusted, int *bad_depth,
-                 int (*known)(void *arg, X509 *cert, X509 *issuer), void *arg);
-
-/*
- * 1 when cert's signature verifies with issuer's key. Verified links are
- * remembered process-wide (SHA-256 of the certificate and the key), so a
- * link checked by the path builder is not verified again by the gate.
- */
-int dsec_link_verify(X509 *cert, X509 *issuer);
-
-/*
- * Obtain a usable CRL for cert (issued by issuer) at depth: from the cache,
- * else each CDP URI in turn (at most DSEC_MAX_FETCHES_PER_CERT network
- * fetches) until one yields a complete CRL of issuer valid at now. The CRL
- * is pushed (new reference) on rep->crls, the attempts and the outcome are
- * recorded in rep. Returns the outcome: DSEC_OK, DSEC_ERR_NO_CDP, or the
- * error of the last attempt.
- */
-dsec_rv dsec_engine_obtain_crl(dsec_engine *eng, X509 *cert, X509 *issuer,
-                               int depth, time_t now, dsec_report *rep);
-
-/* Fetch, parse and check one URL for issuer (used by the CLI's fetch). */
-dsec_rv dsec_engine_fetch_one(dsec_engine *eng, const char *url, X509 *issuer,
-                              time_t now, X509_CRL **out, dsec_attempt *att);
+dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
+                           dsec_crl_set *out, dsec_report *rep);
 
 #endif /* DOMAINSEC_REVOKE_H */

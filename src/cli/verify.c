@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 #include "domainsec/common.h"
 #include "domainsec/log.h"
+#include "domainsec/decide.h"
 #include "domainsec/report.h"
 #include "cli.h"
 
@@ -403,42 +404,9 @@ static void dsec_verify_print_paths(const dsec_report *rep)
     }
 }
 
-/*
- * The CRL an attempt at depth yielded: among the CRLs the engine obtained
- * for the chain, the one named after the issuer of the certificate at depth
- * and signed with the key of the certificate above it (the engine accepts a
- * CRL only after that check).
- */
-static X509_CRL *dsec_verify_attempt_crl(const dsec_report *rep,
-                                         STACK_OF(X509) * chain, int depth)
+static void dsec_verify_print_attempts(const dsec_report *rep)
 {
-    X509_CRL *crl;
-    X509 *cert, *issuer;
-    int i;
-
-    if (rep->crls == NULL || chain == NULL || depth < 0
-        || depth + 1 >= sk_X509_num(chain)) {
-        return NULL;
-    }
-    cert = sk_X509_value(chain, depth);
-    issuer = sk_X509_value(chain, depth + 1);
-    for (i = 0; i < sk_X509_CRL_num(rep->crls); i++) {
-        crl = sk_X509_CRL_value(rep->crls, i);
-        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert))
-                == 0
-            && dsec_cli_crl_signed_by(crl, issuer)) {
-            return crl;
-        }
-    }
-    return NULL;
-}
-
-static void dsec_verify_print_attempts(X509_STORE_CTX *ctx,
-                                       const dsec_report *rep)
-{
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
     const dsec_attempt *a;
-    X509_CRL *crl;
     char url[512];
     size_t i;
 
@@ -474,11 +442,32 @@ static void dsec_verify_print_attempts(X509_STORE_CTX *ctx,
             printf(", route: %s", a->route);
         }
         printf("\n");
-        if (a->rv == DSEC_OK
-            && (crl = dsec_verify_attempt_crl(rep, chain, a->depth)) != NULL) {
+        if (a->rv == DSEC_OK && a->crl != NULL) {
             printf("      CRL:\n");
-            dsec_cli_print_crl(crl, "        ");
+            dsec_cli_print_crl(a->crl, "        ");
         }
+    }
+}
+
+/* The decision per depth: good / revoked / unknown, and on what. */
+static void dsec_verify_print_revocation(const dsec_report *rep)
+{
+    int d;
+
+    if (rep == NULL) {
+        return;
+    }
+    printf("revocation:\n");
+    for (d = 0; d < rep->nchain && d < DSEC_REPORT_MAX_DEPTH; d++) {
+        const dsec_depth_status *st = &rep->depth[d];
+
+        if (!st->checked) {
+            continue;
+        }
+        printf("  depth %d: %s%s%s\n", d,
+               st->rv == DSEC_OK ? dsec_status_name((dsec_status)st->status)
+                                 : "unknown",
+               st->detail[0] != '\0' ? ": " : "", st->detail);
     }
 }
 
@@ -637,7 +626,8 @@ int dsec_cli_verify(int argc, char **argv)
     }
     dsec_verify_print_chain(ctx, leaf);
     dsec_verify_print_paths(rep);
-    dsec_verify_print_attempts(ctx, rep);
+    dsec_verify_print_attempts(rep);
+    dsec_verify_print_revocation(rep);
     dsec_verify_print_errors(&errs);
     cls = dsec_verify_print_result(ctx, rc, rep);
     ret = dsec_class_exit_code(cls);

@@ -25,6 +25,7 @@ static void test_config_defaults(void)
 
     CU_ASSERT_EQUAL(cfg->revocation, DSEC_REVOCATION_REQUIRE);
     CU_ASSERT_EQUAL(cfg->check_depth, DSEC_DEPTH_CHAIN);
+    CU_ASSERT_EQUAL(cfg->delta_crl, DSEC_DELTA_REQUIRE);
     CU_ASSERT_EQUAL(cfg->fetch_timeout, 10);
     CU_ASSERT_EQUAL(cfg->max_crl_size, (size_t)64 * 1024 * 1024);
     CU_ASSERT_EQUAL(cfg->cdp_schemes, DSEC_SCHEME_HTTP | DSEC_SCHEME_LDAP);
@@ -58,6 +59,7 @@ static void test_config_directive_names(void)
         "check_depth",  "http_proxy",  "no_proxy",       "fetch_timeout",
         "max_crl_size", "stale_grace", "fail_cache",     "cdp_schemes",
         "log",          "log_level",   "max_path_depth", "max_signature_checks",
+        "delta_crl",
     };
     int i;
 
@@ -126,6 +128,12 @@ static void test_config_good_values(void)
     CU_ASSERT_EQUAL(cfg->check_depth, DSEC_DEPTH_LEAF);
     set_ok(cfg, "check_depth", "chain");
     CU_ASSERT_EQUAL(cfg->check_depth, DSEC_DEPTH_CHAIN);
+    set_ok(cfg, "delta_crl", "if-available");
+    CU_ASSERT_EQUAL(cfg->delta_crl, DSEC_DELTA_IF_AVAILABLE);
+    set_ok(cfg, "delta_crl", "ignore");
+    CU_ASSERT_EQUAL(cfg->delta_crl, DSEC_DELTA_IGNORE);
+    set_ok(cfg, "delta_crl", "require");
+    CU_ASSERT_EQUAL(cfg->delta_crl, DSEC_DELTA_REQUIRE);
 
     set_ok(cfg, "fetch_timeout", "30");
     CU_ASSERT_EQUAL(cfg->fetch_timeout, 30);
@@ -233,6 +241,9 @@ static void test_config_bad_values(void)
 
     set_bad(cfg, "check_depth", "all");
     CU_ASSERT_EQUAL(cfg->check_depth, DSEC_DEPTH_CHAIN);
+    set_bad(cfg, "delta_crl", "yes");
+    set_bad(cfg, "delta_crl", "");
+    CU_ASSERT_EQUAL(cfg->delta_crl, DSEC_DELTA_REQUIRE);
 
     set_ok(cfg, "fetch_timeout", "30");
     set_bad(cfg, "fetch_timeout", "10s");

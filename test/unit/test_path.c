@@ -77,12 +77,13 @@ static int listed(X509 *const *v, int n, X509 *cert)
     return 0;
 }
 
-static dsec_path_status status(void *arg, X509 *cert, X509 *issuer, char *why,
-                               size_t len)
+static dsec_path_status status(void *arg, X509 *const *path, int plen, int i,
+                               char *why, size_t len)
 {
     pool *p = arg;
+    X509 *cert = path[i];
 
-    (void)issuer;
+    (void)plen;
     p->status_calls++;
     if (listed(p->revoked, p->nrevoked, cert)) {
         snprintf(why, len, "listed");

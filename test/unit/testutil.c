@@ -676,3 +676,459 @@ int tu_run_suite(const char *name, CU_InitializeFunc init,
     CU_cleanup_registry();
     return failed;
 }
+
+/* ---- certificates and CRLs with every extension RFC 5280 6.3.3 reads ---- */
+
+X509_NAME *tu_name(const char *path)
+{
+    X509_NAME *name = X509_NAME_new();
+    const char *p = path;
+
+    if (name == NULL || path == NULL || path[0] == '\0') {
+        X509_NAME_free(name);
+        return NULL;
+    }
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        int n = slash != NULL ? (int)(slash - p) : (int)strlen(p);
+
+        /* set 0 and loc -1: every component is an RDN of its own */
+        if (n == 0
+            || !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                           (const unsigned char *)p, n, -1,
+                                           0)) {
+            X509_NAME_free(name);
+            return NULL;
+        }
+        if (slash == NULL) {
+            break;
+        }
+        p = slash + 1;
+    }
+    return name;
+}
+
+/* One general name of a tu_general_names list. */
+static GENERAL_NAME *general_name(const char *spec, size_t len)
+{
+    GENERAL_NAME *gn = GENERAL_NAME_new();
+    GENERAL_NAME *ret = NULL;
+    ASN1_IA5STRING *uri = NULL;
+    X509_NAME *dir = NULL;
+    char *text = strndup(spec, len);
+
+    if (gn == NULL || text == NULL) {
+        goto done;
+    }
+    if (strncmp(text, "DIR:", 4) == 0) {
+        if ((dir = tu_name(text + 4)) == NULL) {
+            goto done;
+        }
+        GENERAL_NAME_set0_value(gn, GEN_DIRNAME, dir);
+        dir = NULL;
+    } else {
+        const char *u = strncmp(text, "URI:", 4) == 0 ? text + 4 : text;
+
+        uri = ASN1_IA5STRING_new();
+        if (uri == NULL || !ASN1_STRING_set(uri, u, (int)strlen(u))) {
+            goto done;
+        }
+        GENERAL_NAME_set0_value(gn, GEN_URI, uri);
+        uri = NULL;
+    }
+    ret = gn;
+    gn = NULL;
+
+done:
+    free(text);
+    GENERAL_NAME_free(gn);
+    ASN1_IA5STRING_free(uri);
+    X509_NAME_free(dir);
+    return ret;
+}
+
+GENERAL_NAMES *tu_general_names(const char *spec)
+{
+    GENERAL_NAMES *names = NULL;
+    GENERAL_NAME *gn = NULL;
+    const char *p = spec;
+
+    if (spec == NULL || spec[0] == '\0'
+        || (names = GENERAL_NAMES_new()) == NULL) {
+        return NULL;
+    }
+    for (;;) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
+
+        gn = general_name(p, n);
+        if (gn == NULL || !sk_GENERAL_NAME_push(names, gn)) {
+            GENERAL_NAME_free(gn);
+            GENERAL_NAMES_free(names);
+            return NULL;
+        }
+        if (bar == NULL) {
+            break;
+        }
+        p = bar + 1;
+    }
+    return names;
+}
+
+/* A DistributionPointName from a tu_dp.name spec (NULL: none). */
+static DIST_POINT_NAME *dp_name_of(const char *spec)
+{
+    DIST_POINT_NAME *dpn = DIST_POINT_NAME_new();
+    X509_NAME_ENTRY *ne = NULL;
+
+    if (dpn == NULL) {
+        return NULL;
+    }
+    if (strncmp(spec, "REL:", 4) == 0) {
+        dpn->type = 1;
+        dpn->name.relativename = sk_X509_NAME_ENTRY_new_null();
+        ne = X509_NAME_ENTRY_create_by_txt(NULL, "CN", MBSTRING_UTF8,
+                                           (const unsigned char *)spec + 4, -1);
+        if (dpn->name.relativename == NULL || ne == NULL
+            || !sk_X509_NAME_ENTRY_push(dpn->name.relativename, ne)) {
+            X509_NAME_ENTRY_free(ne);
+            DIST_POINT_NAME_free(dpn);
+            return NULL;
+        }
+        return dpn;
+    }
+    dpn->type = 0;
+    if ((dpn->name.fullname = tu_general_names(spec)) == NULL) {
+        DIST_POINT_NAME_free(dpn);
+        return NULL;
+    }
+    return dpn;
+}
+
+/* ReasonFlags (bit i of bits: reason i) as a BIT STRING. */
+static ASN1_BIT_STRING *reason_flags(unsigned int bits)
+{
+    ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+    int i;
+
+    for (i = 1; bs != NULL && i <= 8; i++) {
+        if ((bits & (1u << i)) != 0 && !ASN1_BIT_STRING_set_bit(bs, i, 1)) {
+            ASN1_BIT_STRING_free(bs);
+            bs = NULL;
+        }
+    }
+    return bs;
+}
+
+static CRL_DIST_POINTS *dist_points(const tu_dp *dps, size_t n)
+{
+    CRL_DIST_POINTS *crld = CRL_DIST_POINTS_new();
+    DIST_POINT *dp = NULL;
+    size_t i;
+
+    for (i = 0; crld != NULL && i < n; i++) {
+        if ((dp = DIST_POINT_new()) == NULL) {
+            goto fail;
+        }
+        if (dps[i].name != NULL
+            && (dp->distpoint = dp_name_of(dps[i].name)) == NULL) {
+            goto fail;
+        }
+        if (dps[i].reasons != 0
+            && (dp->reasons = reason_flags(dps[i].reasons)) == NULL) {
+            goto fail;
+        }
+        if (dps[i].crl_issuer != NULL
+            && (dp->CRLissuer = tu_general_names(dps[i].crl_issuer)) == NULL) {
+            goto fail;
+        }
+        if (!sk_DIST_POINT_push(crld, dp)) {
+            goto fail;
+        }
+        dp = NULL;
+    }
+    return crld;
+
+fail:
+    DIST_POINT_free(dp);
+    CRL_DIST_POINTS_free(crld);
+    return NULL;
+}
+
+/* keyUsage from KU_* flags (bit n of the BIT STRING is KU 0x80 >> n). */
+static ASN1_BIT_STRING *key_usage_of(int ku)
+{
+    ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+    int n;
+
+    for (n = 0; bs != NULL && n <= 8; n++) {
+        int flag = n < 8 ? 0x80 >> n : KU_DECIPHER_ONLY;
+
+        if ((ku & flag) != 0 && !ASN1_BIT_STRING_set_bit(bs, n, 1)) {
+            ASN1_BIT_STRING_free(bs);
+            bs = NULL;
+        }
+    }
+    return bs;
+}
+
+/* A critical extension of an OID nobody handles, value DER NULL. */
+static X509_EXTENSION *unknown_critical_ext(void)
+{
+    static const unsigned char der_null[] = { 0x05, 0x00 };
+    ASN1_OBJECT *obj = OBJ_txt2obj("1.3.6.1.4.1.55555.7.1", 1);
+    ASN1_OCTET_STRING *oct = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+
+    if (obj != NULL && oct != NULL
+        && ASN1_OCTET_STRING_set(oct, der_null, sizeof(der_null))) {
+        ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 1, oct);
+    }
+    ASN1_OBJECT_free(obj);
+    ASN1_OCTET_STRING_free(oct);
+    return ext;
+}
+
+X509 *tu_cert_ex(const tu_cert_spec *s)
+{
+    X509 *x = NULL, *ret = NULL;
+    X509_NAME *subj = NULL;
+    ASN1_OCTET_STRING *skid = NULL;
+    AUTHORITY_KEYID *akid = NULL;
+    BASIC_CONSTRAINTS *bc = NULL;
+    ASN1_BIT_STRING *ku = NULL;
+    CRL_DIST_POINTS *crld = NULL;
+    EVP_PKEY *signer;
+    int kubits;
+
+    if (s == NULL || s->key == NULL || s->subject == NULL) {
+        return NULL;
+    }
+    signer = s->issuer_key != NULL ? s->issuer_key : s->key;
+    x = X509_new();
+    subj = tu_name(s->subject);
+    if (x == NULL || subj == NULL || !X509_set_version(x, X509_VERSION_3)
+        || !X509_set_subject_name(x, subj)
+        || !X509_set_issuer_name(
+            x, s->issuer != NULL ? X509_get_subject_name(s->issuer) : subj)
+        || ASN1_TIME_set(X509_getm_notBefore(x), s->not_before) == NULL
+        || ASN1_TIME_set(X509_getm_notAfter(x), s->not_after) == NULL
+        || !X509_set_pubkey(x, s->key)) {
+        goto done;
+    }
+    if (s->serial > 0 ? !ASN1_INTEGER_set(X509_get_serialNumber(x), s->serial)
+                      : !random_serial(X509_get_serialNumber(x))) {
+        goto done;
+    }
+    skid = key_id(x);
+    if (skid == NULL
+        || X509_add1_ext_i2d(x, NID_subject_key_identifier, skid, 0, 0) != 1) {
+        goto done;
+    }
+    akid =
+        akid_of(s->issuer != NULL ? X509_get0_subject_key_id(s->issuer) : skid);
+    if (akid == NULL
+        || X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, 0)
+               != 1) {
+        goto done;
+    }
+    if ((bc = BASIC_CONSTRAINTS_new()) == NULL) {
+        goto done;
+    }
+    bc->ca = s->is_ca ? 0xFF : 0;
+    if (X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, 0) != 1) {
+        goto done;
+    }
+    kubits = s->key_usage != 0 ? s->key_usage
+                               : (s->is_ca ? KU_KEY_CERT_SIGN | KU_CRL_SIGN
+                                           : KU_DIGITAL_SIGNATURE);
+    if (kubits != -1
+        && ((ku = key_usage_of(kubits)) == NULL
+            || X509_add1_ext_i2d(x, NID_key_usage, ku, 1, 0) != 1)) {
+        goto done;
+    }
+    if (s->ndps > 0
+        && ((crld = dist_points(s->dps, s->ndps)) == NULL
+            || X509_add1_ext_i2d(x, NID_crl_distribution_points, crld, 0, 0)
+                   != 1)) {
+        goto done;
+    }
+    CRL_DIST_POINTS_free(crld);
+    crld = NULL;
+    if (s->nfreshest > 0
+        && ((crld = dist_points(s->freshest, s->nfreshest)) == NULL
+            || X509_add1_ext_i2d(x, NID_freshest_crl, crld, 0, 0) != 1)) {
+        goto done;
+    }
+    if (X509_sign(x, signer, EVP_sha256()) <= 0) {
+        goto done;
+    }
+    ret = roundtrip_cert(x);
+
+done:
+    X509_free(x);
+    X509_NAME_free(subj);
+    ASN1_OCTET_STRING_free(skid);
+    AUTHORITY_KEYID_free(akid);
+    BASIC_CONSTRAINTS_free(bc);
+    ASN1_BIT_STRING_free(ku);
+    CRL_DIST_POINTS_free(crld);
+    return ret;
+}
+
+static X509_REVOKED *crl_entry(const tu_crl_entry *e, time_t when)
+{
+    X509_REVOKED *rev = X509_REVOKED_new();
+    ASN1_INTEGER *serial = ASN1_INTEGER_new();
+    ASN1_TIME *t = ASN1_TIME_set(NULL, when);
+    ASN1_ENUMERATED *code = NULL;
+    GENERAL_NAMES *gens = NULL;
+    X509_EXTENSION *ext = NULL;
+    int ok = 0;
+
+    if (rev == NULL || serial == NULL || t == NULL
+        || !ASN1_INTEGER_set(serial, e->serial)
+        || !X509_REVOKED_set_serialNumber(rev, serial)
+        || !X509_REVOKED_set_revocationDate(rev, t)) {
+        goto done;
+    }
+    if (e->reason >= 0
+        && ((code = ASN1_ENUMERATED_new()) == NULL
+            || !ASN1_ENUMERATED_set(code, e->reason)
+            || X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, code, 0, 0)
+                   != 1)) {
+        goto done;
+    }
+    if (e->cert_issuer != NULL
+        && ((gens = tu_general_names(e->cert_issuer)) == NULL
+            || X509_REVOKED_add1_ext_i2d(rev, NID_certificate_issuer, gens, 1,
+                                         0)
+                   != 1)) {
+        goto done;
+    }
+    if (e->unknown_critical
+        && ((ext = unknown_critical_ext()) == NULL
+            || !X509_REVOKED_add_ext(rev, ext, -1))) {
+        goto done;
+    }
+    ok = 1;
+
+done:
+    ASN1_INTEGER_free(serial);
+    ASN1_TIME_free(t);
+    ASN1_ENUMERATED_free(code);
+    GENERAL_NAMES_free(gens);
+    X509_EXTENSION_free(ext);
+    if (!ok) {
+        X509_REVOKED_free(rev);
+        rev = NULL;
+    }
+    return rev;
+}
+
+X509_CRL *tu_crl_ex(const tu_crl_spec *s)
+{
+    X509_CRL *crl = NULL, *ret = NULL;
+    X509_NAME *iname = NULL;
+    ASN1_TIME *t = NULL;
+    ASN1_INTEGER *num = NULL;
+    AUTHORITY_KEYID *akid = NULL;
+    ISSUING_DIST_POINT *idp = NULL;
+    CRL_DIST_POINTS *crld = NULL;
+    X509_EXTENSION *ext = NULL;
+    X509_REVOKED *rev = NULL;
+    size_t i;
+
+    if (s == NULL || s->key == NULL || s->issuer == NULL) {
+        return NULL;
+    }
+    crl = X509_CRL_new();
+    iname = tu_name(s->issuer);
+    if (crl == NULL || iname == NULL
+        || !X509_CRL_set_version(crl, X509_CRL_VERSION_2)
+        || !X509_CRL_set_issuer_name(crl, iname)
+        || (t = ASN1_TIME_set(NULL, s->this_update)) == NULL
+        || !X509_CRL_set1_lastUpdate(crl, t)) {
+        goto done;
+    }
+    ASN1_TIME_free(t);
+    t = NULL;
+    if (s->next_update != 0
+        && ((t = ASN1_TIME_set(NULL, s->next_update)) == NULL
+            || !X509_CRL_set1_nextUpdate(crl, t))) {
+        goto done;
+    }
+    /* X509_CRL_add0_revoked appends: the DER keeps this order */
+    for (i = 0; i < s->nentries; i++) {
+        if ((rev = crl_entry(&s->entries[i], s->this_update - 60)) == NULL
+            || !X509_CRL_add0_revoked(crl, rev)) {
+            goto done;
+        }
+        rev = NULL;
+    }
+    if (s->akid != NULL
+        && ((akid = akid_of(X509_get0_subject_key_id(s->akid))) == NULL
+            || X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0,
+                                     0)
+                   != 1)) {
+        goto done;
+    }
+    if ((num = ASN1_INTEGER_new()) == NULL) {
+        goto done;
+    }
+    if (s->number >= 0
+        && (!ASN1_INTEGER_set(num, s->number)
+            || X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1)) {
+        goto done;
+    }
+    if (s->delta_base >= 0
+        && (!ASN1_INTEGER_set(num, s->delta_base)
+            || X509_CRL_add1_ext_i2d(crl, NID_delta_crl, num, 1, 0) != 1)) {
+        goto done;
+    }
+    if (s->idp) {
+        if ((idp = ISSUING_DIST_POINT_new()) == NULL
+            || (s->idp_name != NULL
+                && (idp->distpoint = dp_name_of(s->idp_name)) == NULL)
+            || (s->idp_reasons != 0
+                && (idp->onlysomereasons = reason_flags(s->idp_reasons))
+                       == NULL)) {
+            goto done;
+        }
+        idp->onlyuser = s->only_user ? 0xFF : 0;
+        idp->onlyCA = s->only_ca ? 0xFF : 0;
+        idp->onlyattr = s->only_attr ? 0xFF : 0;
+        idp->indirectCRL = s->indirect ? 0xFF : 0;
+        if (X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1,
+                                  0)
+            != 1) {
+            goto done;
+        }
+    }
+    if (s->nfreshest > 0
+        && ((crld = dist_points(s->freshest, s->nfreshest)) == NULL
+            || X509_CRL_add1_ext_i2d(crl, NID_freshest_crl, crld, 0, 0) != 1)) {
+        goto done;
+    }
+    if (s->unknown_critical
+        && ((ext = unknown_critical_ext()) == NULL
+            || !X509_CRL_add_ext(crl, ext, -1))) {
+        goto done;
+    }
+    if (X509_CRL_sign(crl, s->key, EVP_sha256()) <= 0) {
+        goto done;
+    }
+    ret = roundtrip_crl(crl);
+
+done:
+    X509_CRL_free(crl);
+    X509_NAME_free(iname);
+    ASN1_TIME_free(t);
+    ASN1_INTEGER_free(num);
+    AUTHORITY_KEYID_free(akid);
+    ISSUING_DIST_POINT_free(idp);
+    CRL_DIST_POINTS_free(crld);
+    X509_EXTENSION_free(ext);
+    X509_REVOKED_free(rev);
+    return ret;
+}

@@ -99,4 +99,87 @@ int tu_write_file(const char *path, const void *data, size_t len);
 int tu_run_suite(const char *name, CU_InitializeFunc init,
                  CU_CleanupFunc cleanup, CU_TestInfo *tests);
 
+/* ---- certificates and CRLs with every extension RFC 5280 6.3.3 reads ---- */
+
+#include <time.h>
+#include <openssl/x509v3.h>
+
+/*
+ * General names from a '|'-separated list: "DIR:<cn>[/<cn>...]" a
+ * directoryName with one CN RDN per '/'-separated component, "URI:<uri>"
+ * or any other text a URI. NULL on failure or an empty list.
+ */
+GENERAL_NAMES *tu_general_names(const char *spec);
+
+/* The X509_NAME of "<cn>[/<cn>...]" (one CN RDN per component). */
+X509_NAME *tu_name(const char *path);
+
+/*
+ * A DistributionPoint (cRLDistributionPoints, freshestCRL). name: a
+ * tu_general_names list as fullName, or "REL:<cn>" for a
+ * nameRelativeToCRLIssuer CN=<cn>, or NULL for no distributionPoint.
+ * reasons: ReasonFlags as a bit set, bit i for reason i
+ * (DSEC_REASONS_ALL's layout), 0 for no reasons field. crl_issuer: a
+ * tu_general_names list, or NULL.
+ */
+typedef struct {
+    const char *name;
+    unsigned int reasons;
+    const char *crl_issuer;
+} tu_dp;
+
+typedef struct {
+    const char *subject; /* tu_name path */
+    X509 *issuer; /* issuer name and AKID; NULL: self-issued */
+    EVP_PKEY *issuer_key; /* signs; NULL: key (self-signed) */
+    EVP_PKEY *key;
+    long serial; /* > 0: this serial, else a random one */
+    int is_ca; /* basicConstraints (critical) cA */
+    /* keyUsage (critical) as KU_* flags; 0: CA keyCertSign|cRLSign, else
+       digitalSignature; -1: no keyUsage extension */
+    int key_usage;
+    const tu_dp *dps; /* cRLDistributionPoints, ndps 0: none */
+    size_t ndps;
+    const tu_dp *freshest; /* freshestCRL, nfreshest 0: none */
+    size_t nfreshest;
+    time_t not_before, not_after;
+} tu_cert_spec;
+
+/* A certificate (SKID, AKID, DER round-tripped) as spec says. */
+X509 *tu_cert_ex(const tu_cert_spec *spec);
+
+typedef struct {
+    long serial;
+    int reason; /* CRLReason code; -1: no reasonCode extension */
+    const char *cert_issuer; /* certificateIssuer (critical) names or NULL */
+    int unknown_critical; /* a critical entry extension nobody handles */
+} tu_crl_entry;
+
+typedef struct {
+    const char *issuer; /* tu_name path */
+    EVP_PKEY *key; /* signs */
+    X509 *akid; /* AKID keyIdentifier: this certificate's SKID; NULL: none */
+    time_t this_update;
+    time_t next_update; /* 0: no nextUpdate */
+    long number; /* crlNumber; < 0: none */
+    long delta_base; /* >= 0: deltaCRLIndicator (critical) */
+    int idp; /* 1: issuingDistributionPoint (critical) with: */
+    const char *idp_name; /* as tu_dp.name, NULL: no distributionPoint */
+    int only_user, only_ca, only_attr, indirect;
+    unsigned int idp_reasons; /* onlySomeReasons bit set, 0: none */
+    const tu_dp *freshest; /* freshestCRL, nfreshest 0: none */
+    size_t nfreshest;
+    int unknown_critical; /* a critical CRL extension nobody handles */
+    const tu_crl_entry *entries; /* in this order (never sorted) */
+    size_t nentries;
+} tu_crl_spec;
+
+/*
+ * A v2 CRL as spec says, signed with spec->key (SHA-256) and DER
+ * round-tripped, so OpenSSL's cached fields (IDP flags, delta base,
+ * per-entry certificate issuers, which follow the DER order) are those of
+ * a parsed CRL.
+ */
+X509_CRL *tu_crl_ex(const tu_crl_spec *spec);
+
 #endif /* DOMAINSEC_TEST_TESTUTIL_H */
