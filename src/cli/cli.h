@@ -70,6 +70,46 @@ void dsec_cli_asn1_time(const ASN1_TIME *t, char *buf, size_t len);
 char *dsec_cli_config_path(const char *file);
 
 /*
+ * The module file of the domainsec provider, as OpenSSL 3.0 resolves it
+ * from the provider's section (crypto/provider_conf.c, provider_core.c):
+ * the module value, or without one the provider's name plus ".so"; a
+ * relative value is looked up in $OPENSSL_MODULES when set, else in
+ * OpenSSL's compiled-in modules directory (OPENSSL_INFO_MODULES_DIR), and
+ * is taken as written: OpenSSL adds no ".so" to a module value.
+ */
+#define DSEC_CLI_MODULE_TEXT 1024
+typedef struct {
+    char section[DSEC_CLI_MODULE_TEXT]; /* the provider's section */
+    char module[DSEC_CLI_MODULE_TEXT]; /* its module value */
+    int has_module; /* a module line is present */
+    int activate; /* an activate line is present */
+    int from_env; /* dir is $OPENSSL_MODULES */
+    char dir[DSEC_CLI_MODULE_TEXT]; /* where a relative name is looked up */
+    char path[2 * DSEC_CLI_MODULE_TEXT + 8]; /* the file OpenSSL opens */
+} dsec_cli_module;
+
+/*
+ * Fill *m from the configuration file (file, or OPENSSL_CONF / the default
+ * when NULL). Returns 1, or 0 when the file cannot be read or lists no
+ * domainsec provider with a section (dsec_cli_read_settings says why).
+ */
+int dsec_cli_module_resolve(const char *file, dsec_cli_module *m);
+
+/*
+ * Why OpenSSL did not load the domainsec provider that the configuration
+ * file lists, when the cause is the provider entry or its module file: no
+ * activate line; or the file OpenSSL tried is missing, unreadable, does not
+ * load (dlopen) or is no provider. Returns 1 and writes what was tried into
+ * why ("OpenSSL could not load /usr/lib/.../domainsec: No such file or
+ * directory (module = domainsec, ...)") and the remedy into fix. Returns 0
+ * when the module loads (the cause is elsewhere: a directive value) or the
+ * file lists no domainsec provider. Call it only when the provider is not
+ * available: it loads the module file to see whether it loads.
+ */
+int dsec_cli_module_diagnose(const char *file, char *why, size_t whylen,
+                             char *fix, size_t fixlen);
+
+/*
  * Read the domainsec provider's section of the OpenSSL configuration file
  * (file, or OPENSSL_CONF / the default when file is NULL) the way OpenSSL
  * hands it to the provider (openssl_conf -> providers -> the "domainsec"

@@ -7,7 +7,11 @@
  * takes a new file; the proxy accepts a TCP connection; and the CDPs of
  * every anchor and cross-certificate yield a current CRL signed by that
  * certificate's issuer. Each FAIL is classed configuration (exit 78) or
- * transient (exit 75: a server that is down now).
+ * transient (exit 75: a server that is down now). A provider the
+ * configuration lists but OpenSSL did not load is named with the file
+ * OpenSSL tried, since OpenSSL 3.0 itself skips it without a word.
+ * --offline keeps to the local checks (no proxy, no CDP), for a service's
+ * pre-start check that a CRL server being down must not block.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -120,7 +124,7 @@ static void dsec_doctor_line(struct dsec_doctor *doc, dsec_doctor_status st,
 static void dsec_doctor_usage(FILE *fp)
 {
     fprintf(fp,
-            "Usage: %s doctor [--config FILE]\n"
+            "Usage: %s doctor [--offline] [--config FILE]\n"
             "\n"
             "Check the domainsec set-up end to end and print one line per\n"
             "check, OK or FAIL (with what to fix) or INFO:\n"
@@ -136,10 +140,18 @@ static void dsec_doctor_usage(FILE *fp)
             "    and yields a current CRL signed by that certificate's\n"
             "    issuer.\n"
             "\n"
+            "When OpenSSL does not load the provider, the file it tried\n"
+            "(module value or provider name, in OPENSSL_MODULES or OpenSSL's\n"
+            "modules directory) is named with the reason.\n"
+            "\n"
             "Options:\n"
             "  --config FILE   OpenSSL configuration with the domainsec\n"
             "                  section (default: $OPENSSL_CONF, else\n"
             "                  OpenSSL's default openssl.cnf)\n"
+            "  --offline       configuration checks only: no network (the\n"
+            "                  proxy and the CDPs are not checked), so the\n"
+            "                  exit code is 0 or 78, never 75; for a\n"
+            "                  service's ExecStartPre\n"
             "  -h, --help      show this help and exit\n"
             "\n"
             "Exit codes:\n"
@@ -161,10 +173,12 @@ static int dsec_doctor_usage_error(const char *what, const char *arg)
 }
 
 /* Returns -1 to go on, else the exit code. */
-static int dsec_doctor_parse(int argc, char **argv, const char **config)
+static int dsec_doctor_parse(int argc, char **argv, const char **config,
+                             int *offline)
 {
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
+        { "offline", no_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -175,6 +189,9 @@ static int dsec_doctor_parse(int argc, char **argv, const char **config)
         switch (c) {
         case 'c':
             *config = optarg;
+            break;
+        case 'o':
+            *offline = 1;
             break;
         case 'h':
             dsec_doctor_usage(stdout);
@@ -225,9 +242,11 @@ static dsec_config *dsec_doctor_config(struct dsec_doctor *doc,
                                        const char *path)
 {
     dsec_config *cfg = NULL;
+    dsec_cli_module *mod = NULL;
     char *sect = NULL;
     char why[DSEC_DOCTOR_LINE];
     char errs[DSEC_DOCTOR_LINE];
+    char fix[DSEC_DOCTOR_LINE];
 
     if (!dsec_cli_read_settings(path, &cfg, &sect, why, sizeof(why))) {
         dsec_doctor_line(doc, DSEC_DOCTOR_FAIL_CONFIG,
@@ -247,6 +266,15 @@ static dsec_config *dsec_doctor_config(struct dsec_doctor *doc,
                          "provider: OpenSSL cannot load %s: %s; fix: correct "
                          "the file",
                          path, errs[0] != '\0' ? errs : "unknown error");
+    } else if (!OSSL_PROVIDER_available(NULL, DSEC_CLI_PROVIDER)
+               && dsec_cli_module_diagnose(path, why, sizeof(why), fix,
+                                           sizeof(fix))) {
+        /*
+         * OpenSSL 3.0 skips a provider it cannot load, silently (even with
+         * config_diagnostics): name the file it tried.
+         */
+        dsec_doctor_line(doc, DSEC_DOCTOR_FAIL_CONFIG, "provider: %s; fix: %s",
+                         why, fix);
     } else if (!OSSL_PROVIDER_available(NULL, DSEC_CLI_PROVIDER)) {
         /* OpenSSL 3.0 does not fail the load when activation fails */
         dsec_doctor_errors(errs, sizeof(errs));
@@ -259,11 +287,20 @@ static dsec_config *dsec_doctor_config(struct dsec_doctor *doc,
                                "activate = 1 and a module path that exists "
                                "(openssl list -providers must show it)");
     } else {
-        dsec_doctor_line(doc, DSEC_DOCTOR_OK,
-                         "provider: %s activated by %s, as in a host",
-                         DSEC_CLI_PROVIDER, path);
+        mod = malloc(sizeof(*mod));
+        if (mod != NULL && dsec_cli_module_resolve(path, mod)) {
+            dsec_doctor_line(doc, DSEC_DOCTOR_OK,
+                             "provider: %s activated by %s, as in a host "
+                             "(module %s)",
+                             DSEC_CLI_PROVIDER, path, mod->path);
+        } else {
+            dsec_doctor_line(doc, DSEC_DOCTOR_OK,
+                             "provider: %s activated by %s, as in a host",
+                             DSEC_CLI_PROVIDER, path);
+        }
     }
     ERR_clear_error();
+    free(mod);
     OPENSSL_free(sect);
     return cfg;
 }
@@ -889,6 +926,25 @@ done:
     dsec_cdp_list_clear(&cdps);
 }
 
+/* The CDPs of every anchor and cross-certificate. */
+static void dsec_doctor_cdps(struct dsec_doctor *doc, const dsec_config *cfg)
+{
+    size_t i;
+
+    if (cfg->revocation == DSEC_REVOCATION_OFF) {
+        dsec_doctor_line(doc, DSEC_DOCTOR_INFO,
+                         "CDPs: revocation = off, nothing is fetched: not "
+                         "checked");
+    } else if (doc->ncerts == 0) {
+        dsec_doctor_line(doc, DSEC_DOCTOR_INFO,
+                         "CDPs: no anchor or cross-certificate to check");
+    } else {
+        for (i = 0; i < doc->ncerts; i++) {
+            dsec_doctor_cert_cdps(doc, cfg, &doc->certs[i]);
+        }
+    }
+}
+
 static void dsec_doctor_free(struct dsec_doctor *doc)
 {
     size_t i;
@@ -911,11 +967,10 @@ int dsec_cli_doctor(int argc, char **argv)
     const char *config = NULL;
     dsec_config *cfg = NULL;
     char *path = NULL;
-    size_t i;
-    int ret;
+    int ret, offline = 0;
 
     memset(&doc, 0, sizeof(doc));
-    ret = dsec_doctor_parse(argc, argv, &config);
+    ret = dsec_doctor_parse(argc, argv, &config, &offline);
     if (ret >= 0) {
         goto done;
     }
@@ -936,18 +991,12 @@ int dsec_cli_doctor(int argc, char **argv)
         dsec_doctor_dirs(&doc, "trust_dirs", cfg->trust_dirs);
         dsec_doctor_dirs(&doc, "cross_dirs", cfg->cross_dirs);
         dsec_doctor_cache(&doc, cfg->cache_dir);
-        dsec_doctor_proxy(&doc, cfg);
-        if (cfg->revocation == DSEC_REVOCATION_OFF) {
+        if (offline) {
             dsec_doctor_line(&doc, DSEC_DOCTOR_INFO,
-                             "CDPs: revocation = off, nothing is fetched: "
-                             "not checked");
-        } else if (doc.ncerts == 0) {
-            dsec_doctor_line(&doc, DSEC_DOCTOR_INFO,
-                             "CDPs: no anchor or cross-certificate to check");
+                             "proxy and CDPs: not checked (--offline)");
         } else {
-            for (i = 0; i < doc.ncerts; i++) {
-                dsec_doctor_cert_cdps(&doc, cfg, &doc.certs[i]);
-            }
+            dsec_doctor_proxy(&doc, cfg);
+            dsec_doctor_cdps(&doc, cfg);
         }
     }
     if (doc.nconfig > 0) {

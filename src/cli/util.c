@@ -8,6 +8,7 @@
  * bundles or DER), parsing --at times and formatting names, times and CRL
  * details for the output.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 
 int dsec_cli_load_config(const char *file)
 {
+    char why[2 * DSEC_CLI_MODULE_TEXT], fix[2 * DSEC_CLI_MODULE_TEXT];
     int ret = DSEC_EXIT_CONFIG;
 
     if (file != NULL) {
@@ -64,11 +66,20 @@ int dsec_cli_load_config(const char *file)
                 "%s: the configuration does not activate the domainsec "
                 "provider\n",
                 DSEC_CLI_PROG);
-        fprintf(stderr,
-                "%s: (if it does, its activation failed: see the messages "
-                "above, e.g. a bad directive value)\n",
-                DSEC_CLI_PROG);
-        /* OpenSSL 3.0 does not fail the load when activation fails. */
+        /*
+         * OpenSSL 3.0 does not fail the load when activation fails, and
+         * says nothing when the module file does not load: say which file
+         * it tried.
+         */
+        if (dsec_cli_module_diagnose(file, why, sizeof(why), fix,
+                                     sizeof(fix))) {
+            fprintf(stderr, "%s: %s; fix: %s\n", DSEC_CLI_PROG, why, fix);
+        } else {
+            fprintf(stderr,
+                    "%s: (if it does, its activation failed: see the "
+                    "messages above, e.g. a bad directive value)\n",
+                    DSEC_CLI_PROG);
+        }
         ERR_print_errors_fp(stderr);
         goto done;
     }
@@ -453,29 +464,31 @@ static const char *dsec_cli_provider_section(CONF *conf, const char *provs)
     return NULL;
 }
 
-int dsec_cli_read_settings(const char *file, dsec_config **out, char **section,
-                           char *why, size_t whylen)
+/*
+ * Load the configuration file (file, or OPENSSL_CONF / the default) and
+ * find the domainsec provider's section: openssl_conf -> providers -> the
+ * entry named (or with identity) domainsec. On success *conf is the loaded
+ * file (the caller frees it) and *sect points into it; on failure writes
+ * why and returns 0. The OpenSSL error queue is left as it was.
+ */
+static int dsec_cli_conf_section(const char *file, CONF **conf,
+                                 const char **sect, char *why, size_t whylen)
 {
-    CONF *conf = NULL;
-    STACK_OF(CONF_VALUE) * values;
-    const CONF_VALUE *v;
-    const char *init, *provs, *sect;
+    CONF *c = NULL;
+    const char *init, *provs, *s;
     char *path = NULL;
-    dsec_config *cfg = NULL;
-    DSEC_ERR err = { 0 };
     unsigned long e;
     long eline = -1;
-    int i, d;
     int ret = 0;
 
     ERR_set_mark();
     path = dsec_cli_config_path(file);
-    conf = NCONF_new(NULL);
-    if (path == NULL || conf == NULL) {
+    c = NCONF_new(NULL);
+    if (path == NULL || c == NULL) {
         snprintf(why, whylen, "out of memory");
         goto done;
     }
-    if (NCONF_load(conf, path, &eline) <= 0) {
+    if (NCONF_load(c, path, &eline) <= 0) {
         e = ERR_peek_last_error();
         if (eline > 0) {
             snprintf(why, whylen, "%s, line %ld: %s", path, eline,
@@ -490,27 +503,57 @@ int dsec_cli_read_settings(const char *file, dsec_config **out, char **section,
         }
         goto done;
     }
-    init = NCONF_get_string(conf, NULL, "openssl_conf");
+    init = NCONF_get_string(c, NULL, "openssl_conf");
     if (init == NULL) {
         snprintf(why, whylen, "%s has no openssl_conf line", path);
         goto done;
     }
-    provs = NCONF_get_string(conf, init, "providers");
+    provs = NCONF_get_string(c, init, "providers");
     if (provs == NULL) {
         snprintf(why, whylen, "%s: section [%s] has no providers line", path,
                  init);
         goto done;
     }
-    sect = dsec_cli_provider_section(conf, provs);
-    if (sect == NULL) {
+    s = dsec_cli_provider_section(c, provs);
+    if (s == NULL) {
         snprintf(why, whylen,
                  "%s: section [%s] lists no %s provider with a section", path,
                  provs, DSEC_CLI_PROVIDER);
         goto done;
     }
+    *conf = c;
+    *sect = s;
+    c = NULL;
+    ret = 1;
+
+done:
+    ERR_pop_to_mark();
+    NCONF_free(c);
+    OPENSSL_free(path);
+    return ret;
+}
+
+int dsec_cli_read_settings(const char *file, dsec_config **out, char **section,
+                           char *why, size_t whylen)
+{
+    CONF *conf = NULL;
+    STACK_OF(CONF_VALUE) * values;
+    const CONF_VALUE *v;
+    const char *sect = NULL;
+    char *path = NULL;
+    dsec_config *cfg = NULL;
+    DSEC_ERR err = { 0 };
+    int i, d;
+    int ret = 0;
+
+    ERR_set_mark();
+    if (!dsec_cli_conf_section(file, &conf, &sect, why, whylen)) {
+        goto done;
+    }
+    path = dsec_cli_config_path(file);
     cfg = dsec_config_new();
     values = NCONF_get_section(conf, sect);
-    if (cfg == NULL || values == NULL) {
+    if (path == NULL || cfg == NULL || values == NULL) {
         snprintf(why, whylen, "out of memory");
         goto done;
     }
@@ -546,6 +589,184 @@ done:
     dsec_config_free(cfg);
     NCONF_free(conf);
     OPENSSL_free(path);
+    return ret;
+}
+
+/* A provider command's name without its "prefix.", as provider_conf.c. */
+static const char *dsec_cli_skip_dot(const char *name)
+{
+    const char *p = strchr(name, '.');
+
+    return p != NULL ? p + 1 : name;
+}
+
+int dsec_cli_module_resolve(const char *file, dsec_cli_module *m)
+{
+    CONF *conf = NULL;
+    STACK_OF(CONF_VALUE) * values;
+    const CONF_VALUE *v;
+    const char *sect = NULL, *name, *env;
+    char why[DSEC_CLI_MODULE_TEXT], file_name[DSEC_CLI_MODULE_TEXT + 4];
+    size_t dirlen;
+    int i, ret = 0;
+
+    memset(m, 0, sizeof(*m));
+    if (!dsec_cli_conf_section(file, &conf, &sect, why, sizeof(why))) {
+        goto done;
+    }
+    snprintf(m->section, sizeof(m->section), "%s", sect);
+    values = NCONF_get_section(conf, sect);
+    /* as provider_conf_load: the last module line counts */
+    for (i = 0; i < sk_CONF_VALUE_num(values); i++) {
+        v = sk_CONF_VALUE_value(values, i);
+        name = dsec_cli_skip_dot(v->name);
+        if (strcmp(name, "module") == 0) {
+            snprintf(m->module, sizeof(m->module), "%s", v->value);
+            m->has_module = 1;
+        } else if (strcmp(name, "activate") == 0) {
+            m->activate = 1;
+        }
+    }
+    /* provider_core.c: OPENSSL_MODULES (not when setuid), else MODULESDIR */
+    env = secure_getenv("OPENSSL_MODULES");
+    m->from_env = env != NULL;
+    snprintf(m->dir, sizeof(m->dir), "%s",
+             env != NULL ? env : OPENSSL_info(OPENSSL_INFO_MODULES_DIR));
+    /*
+     * The module value as written; without one DSO_convert_filename (with
+     * DSO_FLAG_NAME_TRANSLATION_EXT_ONLY) turns the name into name.so.
+     */
+    snprintf(file_name, sizeof(file_name), "%s%s",
+             m->has_module ? m->module : DSEC_CLI_PROVIDER,
+             m->has_module ? "" : ".so");
+    if (file_name[0] == '/') {
+        snprintf(m->path, sizeof(m->path), "%s", file_name);
+    } else {
+        /* DSO_merge (dlfcn_merger): the directory, one slash, the name */
+        dirlen = strlen(m->dir);
+        if (dirlen > 0 && m->dir[dirlen - 1] == '/') {
+            dirlen--;
+        }
+        snprintf(m->path, sizeof(m->path), "%.*s/%s", (int)dirlen, m->dir,
+                 file_name);
+    }
+    ret = 1;
+
+done:
+    NCONF_free(conf);
+    return ret;
+}
+
+/* Whether s ends with suffix. */
+static int dsec_cli_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+int dsec_cli_module_diagnose(const char *file, char *why, size_t whylen,
+                             char *fix, size_t fixlen)
+{
+    dsec_cli_module *m = NULL;
+    char origin[2 * DSEC_CLI_MODULE_TEXT + 64];
+    char alt[sizeof(m->path) + 8];
+    struct stat st;
+    const char *err, *where;
+    void *h = NULL;
+    int e, ret = 0;
+
+    m = malloc(sizeof(*m));
+    if (m == NULL || !dsec_cli_module_resolve(file, m)) {
+        goto done;
+    }
+    ret = 1;
+    if (!m->activate) {
+        snprintf(why, whylen,
+                 "section [%s] has no activate line: OpenSSL does not load "
+                 "%s",
+                 m->section, DSEC_CLI_PROVIDER);
+        snprintf(fix, fixlen, "add activate = 1 to [%s]", m->section);
+        goto done;
+    }
+    where = m->from_env ? "OPENSSL_MODULES=" : "OpenSSL's modules directory ";
+    if (m->has_module && m->module[0] == '/') {
+        snprintf(origin, sizeof(origin), "module = %s", m->module);
+    } else if (m->has_module) {
+        snprintf(origin, sizeof(origin), "module = %s, looked up in %s%s",
+                 m->module, where, m->dir);
+    } else {
+        snprintf(origin, sizeof(origin),
+                 "no module line: %s.so, looked up in %s%s", DSEC_CLI_PROVIDER,
+                 where, m->dir);
+    }
+    if (stat(m->path, &st) != 0) {
+        e = errno;
+        snprintf(why, whylen, "OpenSSL could not load %s: %s (%s)", m->path,
+                 strerror(e), origin);
+        snprintf(alt, sizeof(alt), "%s.so", m->path);
+        if (m->has_module && m->module[0] != '/'
+            && !dsec_cli_ends_with(m->module, ".so")) {
+            /* the trap: OpenSSL adds no .so to a module value */
+            snprintf(fix, fixlen,
+                     "write module = %s.so (OpenSSL takes a module value as "
+                     "written, it adds no .so) or an absolute path%s",
+                     m->module,
+                     stat(alt, &st) == 0
+                         ? ""
+                         : "; that file is missing too: install domainsec "
+                           "there (cmake --install)");
+        } else if ((e == ENOENT || e == ENOTDIR) && m->has_module
+                   && m->module[0] == '/') {
+            snprintf(fix, fixlen,
+                     "correct module: the absolute path of domainsec.so, or "
+                     "domainsec.so for %s/domainsec.so",
+                     m->dir);
+        } else if (e == ENOENT || e == ENOTDIR) {
+            snprintf(fix, fixlen,
+                     "install domainsec there (cmake --install), or write "
+                     "module = the absolute path of domainsec.so");
+        } else {
+            snprintf(fix, fixlen,
+                     "make %s readable by every daemon using domainsec",
+                     m->path);
+        }
+        goto done;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(why, whylen, "OpenSSL could not load %s: a directory (%s)",
+                 m->path, origin);
+        snprintf(fix, fixlen, "write module = the path of domainsec.so");
+        goto done;
+    }
+    /* the same dlopen as OpenSSL's dlfcn_load, for its message */
+    dlerror();
+    h = dlopen(m->path, RTLD_NOW);
+    if (h == NULL) {
+        err = dlerror();
+        snprintf(why, whylen, "OpenSSL could not load %s: %s (%s)", m->path,
+                 err != NULL ? err : "dlopen failed", origin);
+        snprintf(fix, fixlen,
+                 "install a domainsec.so built for this system and OpenSSL "
+                 "(cmake --install)");
+        goto done;
+    }
+    if (dlsym(h, "OSSL_provider_init") == NULL) {
+        snprintf(why, whylen,
+                 "%s loads but is not an OpenSSL provider, it has no "
+                 "OSSL_provider_init (%s)",
+                 m->path, origin);
+        snprintf(fix, fixlen, "write module = the path of domainsec.so");
+        goto done;
+    }
+    /* the module is fine: the cause is elsewhere */
+    ret = 0;
+
+done:
+    if (h != NULL) {
+        dlclose(h);
+    }
+    free(m);
     return ret;
 }
 

@@ -9,9 +9,11 @@
 # classes of DESIGN.md section 5 (a file: URL is refused without being
 # opened); `domainsec verify` shows the same CRL details per CDP; and
 # `domainsec doctor` passes on a good set-up and fails, with the right exit
-# code, each check in turn: bad directive, missing or malformed trust
-# directory, unwritable cache_dir, dead proxy, CDP down, CRL of a forger,
-# scheme outside cdp_schemes.
+# code, each check in turn: bad directive, module file missing (named),
+# missing or malformed trust directory, unwritable cache_dir, dead proxy,
+# CDP down, CRL of a forger, scheme outside cdp_schemes; `doctor --offline`
+# fetches nothing, so a dead proxy or CDP leaves it at exit 0 while a
+# configuration problem is still 78.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -206,11 +208,15 @@ expect_rc "doctor, revocation = maybe: exit 78" 78
 expect_grep "doctor, bad directive: configuration FAIL names it" \
     "^FAIL configuration: .*revocation: invalid value 'maybe'"
 expect_grep "doctor, bad directive: provider FAIL" "^FAIL provider: "
+cli doctor-maybe-offline doctor --offline --config "$WORK/dr-maybe.cnf"
+expect_rc "doctor --offline, revocation = maybe: still exit 78" 78
 
 write_cnf "$WORK/dr-module.cnf" "module=$WORK/no-such-module.so"
 cli doctor-module doctor --config "$WORK/dr-module.cnf"
 expect_rc "doctor, module missing: exit 78" 78
 expect_grep "doctor, module missing: provider FAIL" "^FAIL provider: "
+expect_grep "doctor, module missing: names the file OpenSSL tried" \
+    "^FAIL provider: OpenSSL could not load $WORK/no-such-module\.so: No such file or directory"
 
 write_cnf "$WORK/dr-notrust.cnf" "trust_dirs=$WORK/roots:$WORK/missing-roots"
 cli doctor-notrust doctor --config "$WORK/dr-notrust.cnf"
@@ -277,6 +283,11 @@ cli doctor-down doctor --config "$WORK/dr-down.cnf"
 expect_rc "doctor, anchor's CDP down: exit 75 (transient)" 75
 expect_grep "doctor, CDP down: FAIL names the URL" \
     "^FAIL anchor .*Down CA.*:$dead/root\.crl: unreachable"
+cli doctor-down-offline doctor --offline --config "$WORK/dr-down.cnf"
+expect_rc "doctor --offline, anchor's CDP down: exit 0 (nothing fetched)" 0
+expect_grep "doctor --offline: says what it left out" \
+    "^INFO proxy and CDPs: not checked \(--offline\)"
+expect_no_grep "doctor --offline: no CDP line" ":$dead/root\.crl"
 
 write_cnf "$WORK/dr-proxy.cnf" "trust_dirs=$WORK/roots" \
     "cross_dirs=$WORK/cross" "http_proxy=http://127.0.0.1:$dead" \
@@ -284,6 +295,9 @@ write_cnf "$WORK/dr-proxy.cnf" "trust_dirs=$WORK/roots" \
 cli doctor-proxy doctor --config "$WORK/dr-proxy.cnf"
 expect_rc "doctor, proxy down: exit 75" 75
 expect_grep "doctor, proxy down: FAIL" "^FAIL proxy http://127.0.0.1:$dead"
+cli doctor-proxy-offline doctor --offline --config "$WORK/dr-proxy.cnf"
+expect_rc "doctor --offline, proxy down: exit 0" 0
+expect_no_grep "doctor --offline: the proxy is not tried" "^(OK  |FAIL) proxy"
 write_cnf "$WORK/dr-proxy-ok.cnf" "trust_dirs=$WORK/roots" \
     "cross_dirs=$WORK/cross" "http_proxy=http://bob:pw0rd@127.0.0.1:$port"
 cli doctor-proxy-ok doctor --config "$WORK/dr-proxy-ok.cnf"
