@@ -55,30 +55,6 @@ static STACK_OF(X509_CRL) * host_set_crls(const X509_STORE_CTX *ctx)
     return NULL;
 }
 
-/* The names a CRL for cert may be issued under: its issuer, its cRLIssuers. */
-static int wanted_name(const X509_NAME *nm, X509 *cert,
-                       STACK_OF(DIST_POINT) * dps)
-{
-    int i, j;
-
-    if (X509_NAME_cmp(nm, X509_get_issuer_name(cert)) == 0) {
-        return 1;
-    }
-    for (i = 0; i < sk_DIST_POINT_num(dps); i++) {
-        const GENERAL_NAMES *names = sk_DIST_POINT_value(dps, i)->CRLissuer;
-
-        for (j = 0; j < sk_GENERAL_NAME_num(names); j++) {
-            const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, j);
-
-            if (gn->type == GEN_DIRNAME
-                && X509_NAME_cmp(gn->d.directoryName, nm) == 0) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 static void add_unique(dsec_crl_set *set, X509_CRL *crl)
 {
     size_t i;
@@ -113,26 +89,21 @@ static void add_host_crls(X509_STORE_CTX *ctx, X509 *cert,
                           STACK_OF(DIST_POINT) * dps, dsec_crl_set *set)
 {
     STACK_OF(X509_CRL) *given = host_set_crls(ctx);
-    int i, j;
+    const X509_NAME *names[16];
+    int i, k, n = dsec_decide_crl_issuers(cert, dps, names, 16);
 
     for (i = 0; i < sk_X509_CRL_num(given); i++) {
         X509_CRL *crl = sk_X509_CRL_value(given, i);
 
-        if (wanted_name(X509_CRL_get_issuer(crl), cert, dps)) {
-            add_unique(set, crl);
-        }
-    }
-    add_store_crls(ctx, X509_get_issuer_name(cert), set);
-    for (i = 0; i < sk_DIST_POINT_num(dps); i++) {
-        const GENERAL_NAMES *names = sk_DIST_POINT_value(dps, i)->CRLissuer;
-
-        for (j = 0; j < sk_GENERAL_NAME_num(names); j++) {
-            const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, j);
-
-            if (gn->type == GEN_DIRNAME) {
-                add_store_crls(ctx, gn->d.directoryName, set);
+        for (k = 0; k < n; k++) {
+            if (X509_NAME_cmp(X509_CRL_get_issuer(crl), names[k]) == 0) {
+                add_unique(set, crl);
+                break;
             }
         }
+    }
+    for (k = 0; k < n; k++) {
+        add_store_crls(ctx, names[k], set);
     }
 }
 

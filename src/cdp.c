@@ -83,7 +83,8 @@ static dsec_rv from_dps(STACK_OF(DIST_POINT) * dps, int crit,
     return rv;
 }
 
-dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out)
+/* The URIs of extension nid of crl, or when it has none of cert. */
+static dsec_rv extract(X509 *cert, X509_CRL *crl, int nid, dsec_cdp_list *out)
 {
     STACK_OF(DIST_POINT) *dps = NULL;
     dsec_rv rv;
@@ -93,34 +94,28 @@ dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out)
         return DSEC_ERR_INVALID;
     }
     memset(out, 0, sizeof(*out));
-    if (cert == NULL) {
+    if (cert == NULL && crl == NULL) {
         return DSEC_ERR_INVALID;
     }
-    dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, &crit, NULL);
+    if (crl != NULL) {
+        dps = X509_CRL_get_ext_d2i(crl, nid, &crit, NULL);
+    }
+    if (dps == NULL && crit != -2 && cert != NULL) {
+        dps = X509_get_ext_d2i(cert, nid, &crit, NULL);
+    }
     rv = from_dps(dps, crit, out);
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
     return rv;
 }
 
+dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out)
+{
+    return extract(cert, NULL, NID_crl_distribution_points, out);
+}
+
 dsec_rv dsec_cdp_extract_freshest(X509 *cert, X509_CRL *crl, dsec_cdp_list *out)
 {
-    STACK_OF(DIST_POINT) *dps = NULL;
-    dsec_rv rv;
-    int crit = 0;
-
-    if (out == NULL) {
-        return DSEC_ERR_INVALID;
-    }
-    memset(out, 0, sizeof(*out));
-    if (crl != NULL) {
-        dps = X509_CRL_get_ext_d2i(crl, NID_freshest_crl, &crit, NULL);
-    }
-    if (dps == NULL && crit != -2 && cert != NULL) {
-        dps = X509_get_ext_d2i(cert, NID_freshest_crl, &crit, NULL);
-    }
-    rv = from_dps(dps, crit, out);
-    sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
-    return rv;
+    return extract(cert, crl, NID_freshest_crl, out);
 }
 
 void dsec_cdp_list_clear(dsec_cdp_list *list)

@@ -245,6 +245,37 @@ STACK_OF(DIST_POINT) * dsec_decide_dps(X509 *cert)
     return dps;
 }
 
+int dsec_decide_crl_issuers(X509 *cert, STACK_OF(DIST_POINT) * dps,
+                            const X509_NAME **names, int max)
+{
+    int i, j, k, n = 0;
+
+    if (cert == NULL || max <= 0) {
+        return 0;
+    }
+    names[n++] = X509_get_issuer_name(cert);
+    for (i = 0; i < sk_DIST_POINT_num(dps); i++) {
+        const GENERAL_NAMES *gens = sk_DIST_POINT_value(dps, i)->CRLissuer;
+
+        for (j = 0; j < sk_GENERAL_NAME_num(gens) && n < max; j++) {
+            const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, j);
+
+            if (gn->type != GEN_DIRNAME) {
+                continue;
+            }
+            for (k = 0; k < n; k++) {
+                if (X509_NAME_cmp(names[k], gn->d.directoryName) == 0) {
+                    break;
+                }
+            }
+            if (k == n) {
+                names[n++] = gn->d.directoryName;
+            }
+        }
+    }
+    return n;
+}
+
 /* The link's DPs: its own, or decoded now (*owned set: free them). */
 static STACK_OF(DIST_POINT) * link_dps(const dsec_link *link, int *owned)
 {

@@ -123,6 +123,15 @@ typedef struct {
  */
 STACK_OF(DIST_POINT) * dsec_decide_dps(X509 *cert);
 
+/*
+ * The names a CRL that may decide cert is issued under (RFC 5280 6.3.3
+ * b.1): its issuer, then every distinct cRLIssuer directoryName of dps
+ * (cert's DPs, may be NULL), at most max of them into names (borrowed from
+ * cert and dps). Returns how many.
+ */
+int dsec_decide_crl_issuers(X509 *cert, STACK_OF(DIST_POINT) * dps,
+                            const X509_NAME **names, int max);
+
 typedef struct {
     dsec_status status;
     /* DSEC_OK when good or revoked; for unknown, why in one code:

@@ -96,58 +96,8 @@ static X509_NAME *name_cn(const char *cn)
     return name;
 }
 
-/* One fullName general name from its spec (see tu_cert_dps). */
-static GENERAL_NAME *dp_general_name(const char *spec, size_t len)
-{
-    GENERAL_NAME *gn = NULL;
-    ASN1_IA5STRING *uri = NULL;
-    X509_NAME *dir = NULL;
-    char *text = NULL;
-    GENERAL_NAME *ret = NULL;
-
-    text = strndup(spec, len);
-    gn = GENERAL_NAME_new();
-    if (text == NULL || gn == NULL) {
-        goto done;
-    }
-    if (strncmp(text, "DIR:", 4) == 0) {
-        dir = name_cn(text + 4);
-        if (dir == NULL) {
-            goto done;
-        }
-        GENERAL_NAME_set0_value(gn, GEN_DIRNAME, dir);
-        dir = NULL;
-    } else {
-        int nul = strncmp(text, "NUL:", 4) == 0;
-        const char *u = nul ? text + 4 : text;
-        char buf[512];
-        size_t ulen = strlen(u);
-
-        if (ulen + 2 > sizeof(buf)) {
-            goto done;
-        }
-        memcpy(buf, u, ulen);
-        if (nul) {
-            buf[ulen++] = '\0';
-            buf[ulen++] = 'x';
-        }
-        uri = ASN1_IA5STRING_new();
-        if (uri == NULL || !ASN1_STRING_set(uri, buf, (int)ulen)) {
-            goto done;
-        }
-        GENERAL_NAME_set0_value(gn, GEN_URI, uri);
-        uri = NULL;
-    }
-    ret = gn;
-    gn = NULL;
-
-done:
-    free(text);
-    GENERAL_NAME_free(gn);
-    ASN1_IA5STRING_free(uri);
-    X509_NAME_free(dir);
-    return ret;
-}
+/* One general name of a tu_general_names list (defined below). */
+static GENERAL_NAME *general_name(const char *spec, size_t len);
 
 static DIST_POINT *make_dp(const char *spec)
 {
@@ -188,7 +138,7 @@ static DIST_POINT *make_dp(const char *spec)
         const char *bar = strchr(p, '|');
         size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
 
-        gn = dp_general_name(p, n);
+        gn = general_name(p, n);
         if (gn == NULL
             || !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn)) {
             goto done;
@@ -727,10 +677,22 @@ static GENERAL_NAME *general_name(const char *spec, size_t len)
         GENERAL_NAME_set0_value(gn, GEN_DIRNAME, dir);
         dir = NULL;
     } else {
-        const char *u = strncmp(text, "URI:", 4) == 0 ? text + 4 : text;
+        int nul = strncmp(text, "NUL:", 4) == 0;
+        const char *u = strncmp(text, "URI:", 4) == 0 || nul ? text + 4 : text;
+        char buf[512];
+        size_t ulen = strlen(u);
 
+        /* NUL:<uri>: the URI with an embedded NUL byte (<uri> NUL "x") */
+        if (ulen + 2 > sizeof(buf)) {
+            goto done;
+        }
+        memcpy(buf, u, ulen);
+        if (nul) {
+            buf[ulen++] = '\0';
+            buf[ulen++] = 'x';
+        }
         uri = ASN1_IA5STRING_new();
-        if (uri == NULL || !ASN1_STRING_set(uri, u, (int)strlen(u))) {
+        if (uri == NULL || !ASN1_STRING_set(uri, buf, (int)ulen)) {
             goto done;
         }
         GENERAL_NAME_set0_value(gn, GEN_URI, uri);
