@@ -502,11 +502,8 @@ void dsprov_link_decide_one(dsprov_chain *c, int d, dsec_decision *out)
     dsprov_link_state *ls = dsprov_link_gather(c, d);
 
     if (ls == NULL) {
-        memset(out, 0, sizeof(*out));
-        out->status = DSEC_STATUS_UNKNOWN;
+        dsec_decide(NULL, NULL, out); /* unknown, nothing gathered */
         out->rv = DSEC_ERR_NOMEM;
-        out->x509_err = X509_V_ERR_UNABLE_TO_GET_CRL;
-        out->reason = -1;
         snprintf(out->why, sizeof(out->why), "out of memory");
         return;
     }

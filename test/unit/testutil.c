@@ -81,113 +81,6 @@ done:
     return ok;
 }
 
-static X509_NAME *name_cn(const char *cn)
-{
-    X509_NAME *name = X509_NAME_new();
-
-    if (name == NULL) {
-        return NULL;
-    }
-    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                    (const unsigned char *)cn, -1, -1, 0)) {
-        X509_NAME_free(name);
-        return NULL;
-    }
-    return name;
-}
-
-/* One general name of a tu_general_names list (defined below). */
-static GENERAL_NAME *general_name(const char *spec, size_t len);
-
-static DIST_POINT *make_dp(const char *spec)
-{
-    DIST_POINT *dp = NULL;
-    GENERAL_NAME *gn = NULL;
-    X509_NAME_ENTRY *ne = NULL;
-    DIST_POINT *ret = NULL;
-    const char *p = spec;
-
-    dp = DIST_POINT_new();
-    if (dp == NULL) {
-        goto done;
-    }
-    dp->distpoint = DIST_POINT_NAME_new();
-    if (dp->distpoint == NULL) {
-        goto done;
-    }
-    if (strncmp(spec, "REL:", 4) == 0) {
-        dp->distpoint->type = 1;
-        dp->distpoint->name.relativename = sk_X509_NAME_ENTRY_new_null();
-        ne = X509_NAME_ENTRY_create_by_txt(NULL, "CN", MBSTRING_UTF8,
-                                           (const unsigned char *)spec + 4, -1);
-        if (dp->distpoint->name.relativename == NULL || ne == NULL
-            || !sk_X509_NAME_ENTRY_push(dp->distpoint->name.relativename, ne)) {
-            goto done;
-        }
-        ne = NULL;
-        ret = dp;
-        dp = NULL;
-        goto done;
-    }
-    dp->distpoint->type = 0;
-    dp->distpoint->name.fullname = GENERAL_NAMES_new();
-    if (dp->distpoint->name.fullname == NULL) {
-        goto done;
-    }
-    for (;;) {
-        const char *bar = strchr(p, '|');
-        size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
-
-        gn = general_name(p, n);
-        if (gn == NULL
-            || !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn)) {
-            goto done;
-        }
-        gn = NULL;
-        if (bar == NULL) {
-            break;
-        }
-        p = bar + 1;
-    }
-    ret = dp;
-    dp = NULL;
-
-done:
-    GENERAL_NAME_free(gn);
-    X509_NAME_ENTRY_free(ne);
-    DIST_POINT_free(dp);
-    return ret;
-}
-
-static int add_dps(X509 *x, const char *const *dps, size_t ndps)
-{
-    CRL_DIST_POINTS *crld = NULL;
-    DIST_POINT *dp = NULL;
-    size_t i;
-    int ok = 0;
-
-    if (ndps == 0) {
-        return 1;
-    }
-    crld = CRL_DIST_POINTS_new();
-    if (crld == NULL) {
-        goto done;
-    }
-    for (i = 0; i < ndps; i++) {
-        dp = make_dp(dps[i]);
-        if (dp == NULL || !sk_DIST_POINT_push(crld, dp)) {
-            goto done;
-        }
-        dp = NULL;
-    }
-    ok = X509_add1_ext_i2d(x, NID_crl_distribution_points, crld, 0, 0) == 1;
-
-done:
-    DIST_POINT_free(dp);
-    CRL_DIST_POINTS_free(crld);
-    return ok;
-}
-
 static ASN1_OCTET_STRING *key_id(X509 *x)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -225,80 +118,30 @@ X509 *tu_cert_dps(const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
                   EVP_PKEY *key, int is_ca, const char *const *dps, size_t ndps,
                   long not_before_off, long not_after_off)
 {
-    X509 *x = NULL;
-    X509 *ret = NULL;
-    X509_NAME *subj = NULL;
-    ASN1_OCTET_STRING *skid = NULL;
-    AUTHORITY_KEYID *akid = NULL;
-    BASIC_CONSTRAINTS *bc = NULL;
-    ASN1_BIT_STRING *ku = NULL;
-    EVP_PKEY *signer =
-        issuer != NULL ? issuer_key : (issuer_key != NULL ? issuer_key : key);
+    tu_dp specs[8];
+    tu_cert_spec s;
+    time_t now = time(NULL);
+    size_t i;
 
-    if (cn == NULL || key == NULL || signer == NULL) {
-        goto done;
+    if (cn == NULL || ndps > sizeof(specs) / sizeof(specs[0])) {
+        return NULL;
     }
-    x = X509_new();
-    subj = name_cn(cn);
-    if (x == NULL || subj == NULL || !X509_set_version(x, X509_VERSION_3)
-        || !random_serial(X509_get_serialNumber(x))
-        || !X509_set_subject_name(x, subj)
-        || !X509_set_issuer_name(
-            x, issuer != NULL ? X509_get_subject_name(issuer) : subj)
-        || X509_gmtime_adj(X509_getm_notBefore(x), not_before_off) == NULL
-        || X509_gmtime_adj(X509_getm_notAfter(x), not_after_off) == NULL
-        || !X509_set_pubkey(x, key)) {
-        goto done;
+    memset(specs, 0, sizeof(specs));
+    for (i = 0; i < ndps; i++) {
+        specs[i].name = dps[i];
     }
-    skid = key_id(x);
-    if (skid == NULL
-        || X509_add1_ext_i2d(x, NID_subject_key_identifier, skid, 0, 0) != 1) {
-        goto done;
-    }
-    akid = akid_of(issuer != NULL ? X509_get0_subject_key_id(issuer) : skid);
-    if (akid == NULL
-        || X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, 0)
-               != 1) {
-        goto done;
-    }
-    bc = BASIC_CONSTRAINTS_new();
-    if (bc == NULL) {
-        goto done;
-    }
-    bc->ca = is_ca ? 0xFF : 0;
-    if (X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, 0) != 1) {
-        goto done;
-    }
-    ku = ASN1_BIT_STRING_new();
-    if (ku == NULL) {
-        goto done;
-    }
-    if (is_ca) {
-        /* bit 5 keyCertSign, bit 6 cRLSign */
-        if (!ASN1_BIT_STRING_set_bit(ku, 5, 1)
-            || !ASN1_BIT_STRING_set_bit(ku, 6, 1)) {
-            goto done;
-        }
-    } else if (!ASN1_BIT_STRING_set_bit(ku, 0, 1)) {
-        goto done;
-    }
-    if (X509_add1_ext_i2d(x, NID_key_usage, ku, 1, 0) != 1
-        || !add_dps(x, dps, ndps)) {
-        goto done;
-    }
-    if (X509_sign(x, signer, EVP_sha256()) <= 0) {
-        goto done;
-    }
-    ret = roundtrip_cert(x);
-
-done:
-    X509_free(x);
-    X509_NAME_free(subj);
-    ASN1_OCTET_STRING_free(skid);
-    AUTHORITY_KEYID_free(akid);
-    BASIC_CONSTRAINTS_free(bc);
-    ASN1_BIT_STRING_free(ku);
-    return ret;
+    memset(&s, 0, sizeof(s));
+    s.subject = cn;
+    s.issuer = issuer;
+    /* no issuer: self-signed with key */
+    s.issuer_key = issuer != NULL ? issuer_key : NULL;
+    s.key = key;
+    s.is_ca = is_ca;
+    s.dps = specs;
+    s.ndps = ndps;
+    s.not_before = now + not_before_off;
+    s.not_after = now + not_after_off;
+    return tu_cert_ex(&s);
 }
 
 X509 *tu_cert(const char *cn, X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key,
