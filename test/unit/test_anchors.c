@@ -896,7 +896,12 @@ static void test_anchors_certdir_threads(void)
         CU_ASSERT(args[i].gets > 0);
         CU_ASSERT_EQUAL(args[i].bad, 0);
     }
-    /* the last change (b.pem written) is in the current snapshot */
+    /*
+     * the last change (b.pem written) is in the snapshot of the next check:
+     * wait one interval so that this get makes it (under valgrind the
+     * readers' last check may predate the write)
+     */
+    sleep_ms(DSEC_CERTDIR_CHECK_INTERVAL_MS + 150);
     {
         dsec_anchors *snap = dsec_certdir_get(cd);
 
