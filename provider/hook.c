@@ -104,7 +104,7 @@ static void store_new_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
     if (prov == NULL || prov->eng == NULL) {
         return;
     }
-    cfg = dsec_engine_config(prov->eng);
+    cfg = prov->cfg;
     /*
      * trust_dirs and cross_dirs reach the chain through the path builder,
      * which reads the in-memory index directly (no X509_LOOKUP: a lookup
@@ -250,45 +250,18 @@ static void subject_of(X509 *cert, char *buf, size_t len)
 static dsec_class note_error(X509_STORE_CTX *ctx, dsec_report *rep, int err,
                              int depth)
 {
-    dsec_rv rv = DSEC_OK;
-    const char *detail = "", *url = "";
+    const char *url = "";
     char subject[256];
     char reason[DSEC_ERR_MSG_LEN];
     dsec_class cls;
-    int sdepth = depth;
 
-    /* the trust anchor is checked against the CRL that decided the
-       certificate it issued (the anchor rule) */
-    if (rep != NULL && sdepth > 0 && sdepth == rep->nchain - 1
-        && sdepth < DSEC_REPORT_MAX_DEPTH && !rep->depth[sdepth].checked) {
-        sdepth--;
-    }
-    if (rep != NULL && sdepth >= 0 && sdepth < DSEC_REPORT_MAX_DEPTH
-        && rep->depth[sdepth].checked) {
-        rv = rep->depth[sdepth].rv;
-        detail = rep->depth[sdepth].detail;
-        url = rep->depth[sdepth].url;
-    }
-    cls = dsec_classify(err, rv);
     subject_of(X509_STORE_CTX_get_current_cert(ctx), subject, sizeof(subject));
-    if (*detail != '\0' && rv != DSEC_OK) {
-        snprintf(reason, sizeof(reason), "%s (%s: %.160s)",
-                 X509_verify_cert_error_string(err), dsec_rv_name(rv), detail);
-    } else {
-        snprintf(reason, sizeof(reason), "%s",
-                 X509_verify_cert_error_string(err));
-    }
-    if (rep != NULL) {
-        dsec_report_record(rep, err, depth, rv, reason);
-        if (rep->err_depth == depth && rep->x509_err == err) {
-            snprintf(rep->subject, sizeof(rep->subject), "%s", subject);
-            snprintf(rep->url, sizeof(rep->url), "%s", url);
-        }
-    }
+    cls = dsec_report_note(rep, err, depth, subject, reason, sizeof(reason),
+                           &url);
     dsec_log(cls == DSEC_CLASS_TRANSIENT ? DSEC_LOG_WARNING : DSEC_LOG_ERR,
              "domainsec: %s: error %d at depth %d: %s; url=%s; subject=%s",
-             dsec_class_name(cls), err, depth, reason, *url != '\0' ? url : "-",
-             subject);
+             dsec_classify_name(cls), err, depth, reason,
+             *url != '\0' ? url : "-", subject);
     return cls;
 }
 
@@ -298,7 +271,7 @@ typedef struct {
     dsec_report *rep;
     X509_STORE_CTX_verify_cb host_cb; /* the host's own callback */
     int saved_err; /* the error before this check (restored on a waiver) */
-    int soft_fail;
+    dsec_revocation_mode mode;
 } run_state;
 
 /*
@@ -314,7 +287,7 @@ static int report_error(const run_state *r, X509 *cert, int depth, int err)
     X509_STORE_CTX_set_current_cert(r->ctx, cert);
     X509_STORE_CTX_set_error(r->ctx, err);
     cls = note_error(r->ctx, r->rep, err, depth);
-    if (cls == DSEC_CLASS_TRANSIENT && r->soft_fail) {
+    if (dsec_classify_waived(cls, r->mode)) {
         dsec_log(DSEC_LOG_WARNING,
                  "domainsec: soft-fail: accepting depth %d although its "
                  "revocation status is unknown",
@@ -423,7 +396,7 @@ static int check_links(const run_state *r, DSPROV_CTX *prov,
     c.chain = v;
     c.n = n;
     c.sigs = st != NULL ? &st->sigs : &fallback_sigs;
-    c.max_sigs = dsec_engine_config(prov->eng)->max_signature_checks;
+    c.max_sigs = prov->cfg->max_signature_checks;
     /* every link is gathered before the first failure is reported: the
        host's callback may stop the verification there */
     if ((links = OPENSSL_zalloc(sizeof(*links) * (size_t)n)) == NULL) {
@@ -497,7 +470,7 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     if (n == 1 && top_trusted) {
         return 1;
     }
-    cfg = dsec_engine_config(prov->eng);
+    cfg = prov->cfg;
     memset(&r, 0, sizeof(r));
     r.ctx = ctx;
     /*
@@ -512,7 +485,7 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     r.rep->nchain = n;
     r.host_cb = X509_STORE_CTX_get_verify_cb(ctx);
     r.saved_err = X509_STORE_CTX_get_error(ctx);
-    r.soft_fail = cfg->revocation == DSEC_REVOCATION_SOFT_FAIL;
+    r.mode = cfg->revocation;
     /* an earlier error the host chose to ignore still decides the class */
     if (r.saved_err != X509_V_OK) {
         dsec_report_record(r.rep, r.saved_err,

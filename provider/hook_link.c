@@ -396,7 +396,7 @@ struct dsprov_link_state {
 
 dsprov_link_state *dsprov_link_gather(dsprov_chain *c, int d)
 {
-    const dsec_config *cfg = dsec_engine_config(c->prov->eng);
+    const dsec_config *cfg = c->prov->cfg;
     dsprov_link_state *ls = OPENSSL_zalloc(sizeof(*ls));
 
     if (ls == NULL) {

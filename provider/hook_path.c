@@ -128,7 +128,7 @@ static dsec_path_status candidate_status(void *arg, X509 *const *path, int len,
     c.chain = path;
     c.n = len;
     c.sigs = &a->st->sigs;
-    c.max_sigs = dsec_engine_config(c.prov->eng)->max_signature_checks;
+    c.max_sigs = c.prov->cfg->max_signature_checks;
     dsprov_link_decide_one(&c, i, &dec);
     dsprov_chain_clear(&c);
     if (a->rep != NULL) {
@@ -217,7 +217,7 @@ void dsprov_path_params(dsprov_pools *pools, dsec_path_params *p,
                         int *sigs_used)
 {
     X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(pools->ctx);
-    const dsec_config *cfg = dsec_engine_config(pools->prov->eng);
+    const dsec_config *cfg = pools->prov->cfg;
     int depth;
 
     memset(p, 0, sizeof(*p));
@@ -289,7 +289,7 @@ int dsprov_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x)
     if (sk_X509_find(st->dead, x) >= 0) {
         return X509_STORE_CTX_get1_issuer(issuer, ctx, x);
     }
-    cfg = dsec_engine_config(prov->eng);
+    cfg = prov->cfg;
     memset(&a, 0, sizeof(a));
     a.pools.ctx = ctx;
     a.pools.prov = prov;

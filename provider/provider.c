@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
@@ -113,6 +114,10 @@ static void dsprov_ctx_free(DSPROV_CTX *ctx)
     dsec_certdir_free(ctx->roots);
     dsec_certdir_free(ctx->cross);
     dsec_engine_free(ctx->eng);
+    if (ctx->cache_fd >= 0) {
+        close(ctx->cache_fd);
+    }
+    dsec_config_free(ctx->cfg);
     OSSL_LIB_CTX_free(ctx->libctx);
     OPENSSL_free(ctx);
 }
@@ -163,6 +168,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         return DSPROV_ERR;
     }
     ctx->handle = handle;
+    ctx->cache_fd = -1;
     ctx->libctx = OSSL_LIB_CTX_new_child(handle, in);
     if (ctx->libctx == NULL) {
         DSPROV_raise(ctx, DSPROV_R_INIT,
@@ -170,34 +176,34 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
                      "context");
         goto fail;
     }
-    if (!dsprov_params_load(ctx, in, &cfg, why, sizeof(why))) {
+    if (!dsprov_params_load(ctx, in, &ctx->cfg, why, sizeof(why))) {
         /* fail closed: the host must not verify without revocation */
         dsprov_hook_register_broken(why);
         goto fail;
     }
-    ctx->eng = dsec_engine_new(cfg, &err);
+    cfg = ctx->cfg;
+    dsec_log_configure(cfg->log, cfg->log_level);
+    /* every directory is opened now: the host may chroot or drop
+       privileges later */
+    ctx->cache_fd = dsec_cache_open_dir(cfg->cache_dir);
+    ctx->eng = dsec_engine_new(cfg, ctx->cache_fd, &err);
     if (ctx->eng == NULL) {
         DSPROV_raise(ctx, DSPROV_R_INIT, "%s", err.msg);
         dsprov_hook_register_broken(err.msg);
         goto fail;
     }
-    /* opened now: the host may chroot or drop privileges later */
-    if (dsec_certdir_open(dsec_engine_config(ctx->eng)->trust_dirs, &ctx->roots,
-                          &err)
-        != DSEC_OK) {
+    if (dsec_certdir_open(cfg->trust_dirs, &ctx->roots, &err) != DSEC_OK) {
         DSPROV_raise(ctx, DSPROV_R_INIT, "trust_dirs: %s", err.msg);
         dsprov_hook_register_broken(err.msg);
         goto fail;
     }
-    if (dsec_certdir_open(dsec_engine_config(ctx->eng)->cross_dirs, &ctx->cross,
-                          &err)
-        != DSEC_OK) {
+    if (dsec_certdir_open(cfg->cross_dirs, &ctx->cross, &err) != DSEC_OK) {
         DSPROV_raise(ctx, DSPROV_R_INIT, "cross_dirs: %s", err.msg);
         dsprov_hook_register_broken(err.msg);
         goto fail;
     }
     /* libldap's TLS files too (only with ldaps allowed) */
-    dsec_fetch_ldap_preinit(dsec_engine_config(ctx->eng));
+    dsec_fetch_ldap_preinit(cfg);
     if (!dsprov_hook_register(ctx)) {
         DSPROV_raise(ctx, DSPROV_R_INIT,
                      "cannot register the X509_STORE "

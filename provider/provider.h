@@ -28,6 +28,8 @@
 typedef struct dsprov_ctx {
     const OSSL_CORE_HANDLE *handle;
     OSSL_LIB_CTX *libctx; /* child library context */
+    dsec_config *cfg; /* owned: the effective configuration */
+    int cache_fd; /* owned: cache_dir, opened at activation, or -1 */
     dsec_engine *eng; /* owned; also published to the hook */
     dsec_certdir *roots; /* owned: trust_dirs, the trust anchors */
     dsec_certdir *cross; /* owned: cross_dirs, never anchors */

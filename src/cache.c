@@ -66,6 +66,31 @@ static unsigned long url_hash(const char *s)
     return h;
 }
 
+int dsec_cache_open_dir(const char *path)
+{
+    int fd;
+
+    if (path == NULL || path[0] == '\0') {
+        return -1;
+    }
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        dsec_log(DSEC_LOG_WARNING,
+                 "domainsec: cache_dir %s is not usable (%m); using the "
+                 "memory cache only",
+                 path);
+        return -1;
+    }
+    if (faccessat(fd, ".", W_OK, AT_EACCESS) != 0) {
+        dsec_log(DSEC_LOG_WARNING,
+                 "domainsec: cache_dir %s is not writable by this "
+                 "process (%m); cached CRLs are read but new ones "
+                 "stay in memory",
+                 path);
+    }
+    return fd;
+}
+
 dsec_cache *dsec_cache_new(size_t max_entries)
 {
     dsec_cache *c = calloc(1, sizeof(*c));

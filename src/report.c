@@ -101,62 +101,6 @@ dsec_attempt *dsec_report_add_attempt(dsec_report *rep, int depth,
     return att;
 }
 
-const char *dsec_class_name(dsec_class cls)
-{
-    switch (cls) {
-    case DSEC_CLASS_VALID:
-        return "valid";
-    case DSEC_CLASS_TRANSIENT:
-        return "transient";
-    case DSEC_CLASS_FATAL:
-        return "fatal";
-    }
-    return "fatal";
-}
-
-int dsec_class_exit_code(dsec_class cls)
-{
-    switch (cls) {
-    case DSEC_CLASS_VALID:
-        return DSEC_EXIT_VALID;
-    case DSEC_CLASS_TRANSIENT:
-        return DSEC_EXIT_TRANSIENT;
-    case DSEC_CLASS_FATAL:
-        return DSEC_EXIT_FATAL;
-    }
-    return DSEC_EXIT_FATAL;
-}
-
-dsec_class dsec_classify(int x509_err, dsec_rv rv)
-{
-    switch (x509_err) {
-    case X509_V_OK:
-        return DSEC_CLASS_VALID;
-    case X509_V_ERR_UNABLE_TO_GET_CRL:
-        /* no CDP we may fetch (none, schemes not allowed, a URL that can
-           never be fetched such as a hostless ldap:///): retrying cannot
-           help, the set-up must change */
-        return rv == DSEC_ERR_NO_CDP || rv == DSEC_ERR_SCHEME
-                       || rv == DSEC_ERR_INVALID
-                   ? DSEC_CLASS_FATAL
-                   : DSEC_CLASS_TRANSIENT;
-    /* a CRL was obtained but cannot be used: the CA may publish a good one */
-    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-    case X509_V_ERR_CRL_NOT_YET_VALID:
-    case X509_V_ERR_CRL_HAS_EXPIRED:
-    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
-    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
-    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
-    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
-    case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
-    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
-        return DSEC_CLASS_TRANSIENT;
-    default:
-        return DSEC_CLASS_FATAL;
-    }
-}
-
 void dsec_report_record(dsec_report *rep, int x509_err, int depth, dsec_rv rv,
                         const char *reason)
 {
@@ -174,4 +118,42 @@ void dsec_report_record(dsec_report *rep, int x509_err, int depth, dsec_rv rv,
     rep->err_depth = depth;
     snprintf(rep->reason, sizeof(rep->reason), "%s",
              reason != NULL ? reason : X509_verify_cert_error_string(x509_err));
+}
+
+dsec_class dsec_report_note(dsec_report *rep, int x509_err, int depth,
+                            const char *subject, char *reason, size_t rlen,
+                            const char **url)
+{
+    dsec_rv rv = DSEC_OK;
+    const char *detail = "";
+    int sdepth = depth;
+
+    *url = "";
+    /* the trust anchor is checked against the CRL that decided the
+       certificate it issued (the anchor rule) */
+    if (rep != NULL && sdepth > 0 && sdepth == rep->nchain - 1
+        && sdepth < DSEC_REPORT_MAX_DEPTH && !rep->depth[sdepth].checked) {
+        sdepth--;
+    }
+    if (rep != NULL && sdepth >= 0 && sdepth < DSEC_REPORT_MAX_DEPTH
+        && rep->depth[sdepth].checked) {
+        rv = rep->depth[sdepth].rv;
+        detail = rep->depth[sdepth].detail;
+        *url = rep->depth[sdepth].url;
+    }
+    if (*detail != '\0' && rv != DSEC_OK) {
+        snprintf(reason, rlen, "%s (%s: %.160s)",
+                 X509_verify_cert_error_string(x509_err), dsec_rv_name(rv),
+                 detail);
+    } else {
+        snprintf(reason, rlen, "%s", X509_verify_cert_error_string(x509_err));
+    }
+    if (rep != NULL) {
+        dsec_report_record(rep, x509_err, depth, rv, reason);
+        if (rep->err_depth == depth && rep->x509_err == x509_err) {
+            snprintf(rep->subject, sizeof(rep->subject), "%s", subject);
+            snprintf(rep->url, sizeof(rep->url), "%s", *url);
+        }
+    }
+    return dsec_classify(x509_err, rv);
 }

@@ -7,12 +7,10 @@
  * the decision module accepted it for that very certificate (issuer, scope,
  * signer, time); the decision on its contents is dsec_decide's.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <openssl/x509.h>
 #include "domainsec/cdp.h"
 #include "domainsec/crl.h"
@@ -23,12 +21,12 @@
 #define CACHE_MAX_ENTRIES 4096
 
 struct dsec_engine {
-    dsec_config *cfg;
+    const dsec_config *cfg; /* borrowed */
     dsec_cache *cache;
-    int cache_fd;
 };
 
-dsec_engine *dsec_engine_new(dsec_config *cfg, DSEC_ERR *err)
+dsec_engine *dsec_engine_new(const dsec_config *cfg, int cache_fd,
+                             DSEC_ERR *err)
 {
     dsec_engine *eng = NULL;
 
@@ -40,32 +38,12 @@ dsec_engine *dsec_engine_new(dsec_config *cfg, DSEC_ERR *err)
     if (eng == NULL
         || (eng->cache = dsec_cache_new(CACHE_MAX_ENTRIES)) == NULL) {
         free(eng);
-        dsec_config_free(cfg);
         dsec_err_set(err, DSEC_ERR_NOMEM, 0, "out of memory");
         return NULL;
     }
     eng->cfg = cfg;
-    eng->cache_fd = -1;
-    dsec_log_configure(cfg->log, cfg->log_level);
-    if (cfg->cache_dir != NULL && cfg->cache_dir[0] != '\0') {
-        /* a descriptor keeps working after the host chroots */
-        eng->cache_fd =
-            open(cfg->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (eng->cache_fd < 0) {
-            dsec_log(DSEC_LOG_WARNING,
-                     "domainsec: cache_dir %s is not usable (%m); using the "
-                     "memory cache only",
-                     cfg->cache_dir);
-        } else {
-            if (faccessat(eng->cache_fd, ".", W_OK, AT_EACCESS) != 0) {
-                dsec_log(DSEC_LOG_WARNING,
-                         "domainsec: cache_dir %s is not writable by this "
-                         "process (%m); cached CRLs are read but new ones "
-                         "stay in memory",
-                         cfg->cache_dir);
-            }
-            dsec_cache_set_dir(eng->cache, eng->cache_fd);
-        }
+    if (cache_fd >= 0) {
+        dsec_cache_set_dir(eng->cache, cache_fd);
     }
     return eng;
 }
@@ -76,10 +54,6 @@ void dsec_engine_free(dsec_engine *eng)
         return;
     }
     dsec_cache_free(eng->cache);
-    if (eng->cache_fd >= 0) {
-        close(eng->cache_fd);
-    }
-    dsec_config_free(eng->cfg);
     free(eng);
 }
 

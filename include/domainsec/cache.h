@@ -19,6 +19,14 @@ dsec_cache *dsec_cache_new(size_t max_entries);
 void dsec_cache_free(dsec_cache *cache);
 
 /*
+ * Open the cache directory path for dsec_cache_set_dir: a descriptor keeps
+ * working after the host chroots. NULL or "" is no directory. A directory
+ * that cannot be opened (or written) is logged as a warning. Returns the
+ * descriptor (the caller closes it) or -1.
+ */
+int dsec_cache_open_dir(const char *path);
+
+/*
  * Use dirfd (an open directory, borrowed until dsec_cache_free) as the disk
  * layer. -1 disables it.
  */

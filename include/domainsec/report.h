@@ -11,19 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include "domainsec/common.h"
-
-/* Exit codes of the CLI (sysexits for 64, 75 and 78). */
-#define DSEC_EXIT_VALID 0
-#define DSEC_EXIT_FATAL 1
-#define DSEC_EXIT_USAGE 64
-#define DSEC_EXIT_TRANSIENT 75
-#define DSEC_EXIT_CONFIG 78
-
-typedef enum {
-    DSEC_CLASS_VALID = 0,
-    DSEC_CLASS_TRANSIENT,
-    DSEC_CLASS_FATAL
-} dsec_class;
+#include "domainsec/classify.h"
 
 #define DSEC_REPORT_MAX_DEPTH 32
 #define DSEC_REPORT_MAX_PATHS 200
@@ -79,23 +67,23 @@ dsec_attempt *dsec_report_add_attempt(dsec_report *rep, int depth,
 int dsec_report_add_path(dsec_report *rep, const char *line);
 void dsec_report_clear_paths(dsec_report *rep);
 
-const char *dsec_class_name(dsec_class cls);
-int dsec_class_exit_code(dsec_class cls);
-
-/*
- * Class of an X509 verification error. rv is the revocation outcome at the
- * error's depth (DSEC_OK when unknown): UNABLE_TO_GET_CRL is fatal when rv is
- * DSEC_ERR_NO_CDP or DSEC_ERR_SCHEME (no CDP it may fetch: configuration),
- * transient otherwise; the other CRL errors
- * (unusable CRL) are transient; everything else is fatal.
- */
-dsec_class dsec_classify(int x509_err, dsec_rv rv);
-
 /*
  * Record an error in rep: the first transient or fatal error is kept, and a
  * fatal one replaces a transient one (retrying cannot cure it).
  */
 void dsec_report_record(dsec_report *rep, int x509_err, int depth, dsec_rv rv,
                         const char *reason);
+
+/*
+ * Note a verification error x509_err at depth, of the certificate subject:
+ * the revocation outcome that explains it (the depth's own; for the trust
+ * anchor, that of the certificate it issued) classifies it (dsec_classify),
+ * reason (rlen bytes) says why with that outcome's detail, and the error is
+ * recorded as dsec_report_record does. *url is the CRL involved ("" when
+ * none; valid while rep is). rep may be NULL. Returns the class.
+ */
+dsec_class dsec_report_note(dsec_report *rep, int x509_err, int depth,
+                            const char *subject, char *reason, size_t rlen,
+                            const char **url);
 
 #endif /* DOMAINSEC_REPORT_H */

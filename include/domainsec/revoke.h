@@ -27,8 +27,12 @@
 
 typedef struct dsec_engine dsec_engine;
 
-/* Takes ownership of cfg. Opens cache_dir (failure only logged). */
-dsec_engine *dsec_engine_new(dsec_config *cfg, DSEC_ERR *err);
+/*
+ * cfg is borrowed and must outlive the engine; cache_fd is cache_dir opened
+ * with dsec_cache_open_dir (borrowed, -1: memory cache only).
+ */
+dsec_engine *dsec_engine_new(const dsec_config *cfg, int cache_fd,
+                             DSEC_ERR *err);
 void dsec_engine_free(dsec_engine *eng);
 const dsec_config *dsec_engine_config(const dsec_engine *eng);
 dsec_cache *dsec_engine_cache(dsec_engine *eng);

@@ -506,7 +506,7 @@ static dsec_class dsec_verify_print_result(X509_STORE_CTX *ctx, int rc,
             printf("note: %s\n", rep->reason);
         }
         printf("result: valid\n");
-        printf("class: %s\n", dsec_class_name(DSEC_CLASS_VALID));
+        printf("class: %s\n", dsec_classify_name(DSEC_CLASS_VALID));
         return DSEC_CLASS_VALID;
     }
     if (err == X509_V_OK) {
@@ -526,10 +526,11 @@ static dsec_class dsec_verify_print_result(X509_STORE_CTX *ctx, int rc,
                && rep->depth[depth].detail[0] != '\0') {
         reason = rep->depth[depth].detail;
     }
-    printf("result: %s (error %d at depth %d: %s)%s%s\n", dsec_class_name(cls),
-           err, depth, X509_verify_cert_error_string(err),
-           reason[0] != '\0' ? ": " : "", reason);
-    printf("class: %s\n", dsec_class_name(cls));
+    printf("result: %s (error %d at depth %d: %s)%s%s\n",
+           dsec_classify_name(cls), err, depth,
+           X509_verify_cert_error_string(err), reason[0] != '\0' ? ": " : "",
+           reason);
+    printf("class: %s\n", dsec_classify_name(cls));
     return cls;
 }
 
@@ -630,7 +631,7 @@ int dsec_cli_verify(int argc, char **argv)
     dsec_verify_print_revocation(rep);
     dsec_verify_print_errors(&errs);
     cls = dsec_verify_print_result(ctx, rc, rep);
-    ret = dsec_class_exit_code(cls);
+    ret = dsec_classify_exit_code(cls);
     /* OpenSSL may leave diagnostics of the verification on the queue. */
     ERR_clear_error();
 

@@ -68,16 +68,16 @@ static void test_report_classify_fatal(void)
 
 static void test_report_exit_codes(void)
 {
-    CU_ASSERT_EQUAL(dsec_class_exit_code(DSEC_CLASS_VALID), 0);
-    CU_ASSERT_EQUAL(dsec_class_exit_code(DSEC_CLASS_TRANSIENT), 75);
-    CU_ASSERT_EQUAL(dsec_class_exit_code(DSEC_CLASS_FATAL), 1);
-    CU_ASSERT_PTR_NOT_NULL(dsec_class_name(DSEC_CLASS_VALID));
-    CU_ASSERT_PTR_NOT_NULL(dsec_class_name(DSEC_CLASS_TRANSIENT));
-    CU_ASSERT_PTR_NOT_NULL(dsec_class_name(DSEC_CLASS_FATAL));
-    if (dsec_class_name(DSEC_CLASS_TRANSIENT) != NULL
-        && dsec_class_name(DSEC_CLASS_FATAL) != NULL) {
-        CU_ASSERT_STRING_NOT_EQUAL(dsec_class_name(DSEC_CLASS_TRANSIENT),
-                                   dsec_class_name(DSEC_CLASS_FATAL));
+    CU_ASSERT_EQUAL(dsec_classify_exit_code(DSEC_CLASS_VALID), 0);
+    CU_ASSERT_EQUAL(dsec_classify_exit_code(DSEC_CLASS_TRANSIENT), 75);
+    CU_ASSERT_EQUAL(dsec_classify_exit_code(DSEC_CLASS_FATAL), 1);
+    CU_ASSERT_PTR_NOT_NULL(dsec_classify_name(DSEC_CLASS_VALID));
+    CU_ASSERT_PTR_NOT_NULL(dsec_classify_name(DSEC_CLASS_TRANSIENT));
+    CU_ASSERT_PTR_NOT_NULL(dsec_classify_name(DSEC_CLASS_FATAL));
+    if (dsec_classify_name(DSEC_CLASS_TRANSIENT) != NULL
+        && dsec_classify_name(DSEC_CLASS_FATAL) != NULL) {
+        CU_ASSERT_STRING_NOT_EQUAL(dsec_classify_name(DSEC_CLASS_TRANSIENT),
+                                   dsec_classify_name(DSEC_CLASS_FATAL));
     }
 }
 

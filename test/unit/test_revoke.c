@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <CUnit/Basic.h>
+#include "domainsec/log.h"
 #include "domainsec/revoke.h"
 #include "testutil.h"
 
@@ -19,6 +21,7 @@ static EVP_PKEY *leaf_key;
 static X509 *root;
 static X509 *inter;
 static char cache_dir[256];
+static int cache_fd = -1;
 
 static int suite_init(void)
 {
@@ -47,6 +50,9 @@ static int suite_cleanup(void)
     EVP_PKEY_free(root_key);
     EVP_PKEY_free(inter_key);
     EVP_PKEY_free(leaf_key);
+    if (cache_fd >= 0) {
+        close(cache_fd);
+    }
     if (cache_dir[0] != '\0') {
         (void)tu_rmtree(cache_dir);
     }
@@ -70,9 +76,22 @@ static dsec_engine *new_engine(const char *name, const char *value)
     if (name != NULL) {
         CU_ASSERT_EQUAL_FATAL(dsec_config_set(cfg, name, value, &err), DSEC_OK);
     }
-    eng = dsec_engine_new(cfg, &err);
+    dsec_log_configure(cfg->log, cfg->log_level);
+    if (cache_fd < 0) {
+        cache_fd = dsec_cache_open_dir(cfg->cache_dir);
+    }
+    eng = dsec_engine_new(cfg, cache_fd, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(eng);
     return eng;
+}
+
+/* The engine borrows its configuration: free both. */
+static void engine_free(dsec_engine *eng)
+{
+    dsec_config *cfg = (dsec_config *)dsec_engine_config(eng);
+
+    dsec_engine_free(eng);
+    dsec_config_free(cfg);
 }
 
 /* dsec_engine_obtain for cert issued by inter, signer: inter only. */
@@ -107,7 +126,7 @@ static void test_revoke_engine_new(void)
     DSEC_ERR err;
 
     memset(&err, 0, sizeof(err));
-    CU_ASSERT_PTR_NULL(dsec_engine_new(NULL, &err));
+    CU_ASSERT_PTR_NULL(dsec_engine_new(NULL, -1, &err));
 
     /* an unusable cache_dir only costs the disk layer */
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
@@ -116,12 +135,13 @@ static void test_revoke_engine_new(void)
         DSEC_OK);
     CU_ASSERT_EQUAL(dsec_config_set(cfg, "log", "none", &err), DSEC_OK);
     CU_ASSERT_EQUAL(dsec_config_set(cfg, "fail_cache", "33", &err), DSEC_OK);
-    eng = dsec_engine_new(cfg, &err);
+    dsec_log_configure(cfg->log, cfg->log_level);
+    eng = dsec_engine_new(cfg, dsec_cache_open_dir(cfg->cache_dir), &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(eng);
     CU_ASSERT_PTR_NOT_NULL(dsec_engine_cache(eng));
     CU_ASSERT_PTR_EQUAL(dsec_engine_config(eng), cfg);
     CU_ASSERT_EQUAL(dsec_engine_config(eng)->fail_cache, 33);
-    dsec_engine_free(eng);
+    engine_free(eng);
     dsec_engine_free(NULL);
 }
 
@@ -142,7 +162,7 @@ static void test_revoke_no_cdp(void)
     X509_free(nocdp);
     dsec_crl_set_clear(&set);
     dsec_report_free(rep);
-    dsec_engine_free(eng);
+    engine_free(eng);
 }
 
 static void test_revoke_file_scheme(void)
@@ -175,7 +195,7 @@ static void test_revoke_file_scheme(void)
     X509_free(filecdp);
     dsec_crl_set_clear(&set);
     dsec_report_free(rep);
-    dsec_engine_free(eng);
+    engine_free(eng);
 }
 
 static void test_revoke_cache_hit(void)
@@ -206,7 +226,7 @@ static void test_revoke_cache_hit(void)
     X509_CRL_free(crl);
     dsec_crl_set_clear(&set);
     dsec_report_free(rep);
-    dsec_engine_free(eng);
+    engine_free(eng);
 }
 
 static void test_revoke_connect_then_backoff(void)
@@ -248,7 +268,7 @@ static void test_revoke_connect_then_backoff(void)
     dsec_crl_set_clear(&set);
     dsec_report_free(rep);
     dsec_report_free(rep2);
-    dsec_engine_free(eng);
+    engine_free(eng);
 }
 
 static void test_revoke_stale_grace(void)
@@ -274,7 +294,7 @@ static void test_revoke_stale_grace(void)
     X509_CRL_free(stale);
     dsec_crl_set_clear(&set);
     dsec_report_free(rep);
-    dsec_engine_free(eng);
+    engine_free(eng);
 }
 
 static void test_revoke_stale_without_grace(void)
@@ -299,7 +319,7 @@ static void test_revoke_stale_without_grace(void)
     X509_CRL_free(stale);
     dsec_crl_set_clear(&set);
     dsec_report_free(rep);
-    dsec_engine_free(eng);
+    engine_free(eng);
 }
 
 static void test_revoke_fetch_limit(void)
@@ -330,7 +350,7 @@ static void test_revoke_fetch_limit(void)
     X509_free(many);
     dsec_crl_set_clear(&set);
     dsec_report_free(rep);
-    dsec_engine_free(eng);
+    engine_free(eng);
 }
 
 /* ---- gathering with scope, partitions and deltas (cache only) ---- */
@@ -436,7 +456,7 @@ static void test_revoke_partitions(void)
     X509_free(cert);
     dsec_report_free(rep);
     dsec_report_free(rep2);
-    dsec_engine_free(eng);
+    engine_free(eng);
 }
 
 /*
@@ -486,7 +506,7 @@ static void test_revoke_cached_misfit(void)
     X509_free(cert);
     X509_free(other);
     EVP_PKEY_free(other_key);
-    dsec_engine_free(eng);
+    engine_free(eng);
 }
 
 /* A complete CRL with freshestCRL gets its delta, unless delta_crl says. */
@@ -535,7 +555,7 @@ static void test_revoke_delta(void)
         dsec_crl_set_clear(&set2);
         dsec_report_free(rep);
         dsec_report_free(rep2);
-        dsec_engine_free(eng);
+        engine_free(eng);
     }
     X509_CRL_free(base);
     X509_CRL_free(delta);

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Transient or fatal (DESIGN.md section 5): the classification of X509
+ * verification errors and revocation outcomes, the soft-fail waiver and the
+ * CLI's exit code of each class.
+ */
+#include <openssl/x509_vfy.h>
+#include "domainsec/classify.h"
+
+const char *dsec_classify_name(dsec_class cls)
+{
+    switch (cls) {
+    case DSEC_CLASS_VALID:
+        return "valid";
+    case DSEC_CLASS_TRANSIENT:
+        return "transient";
+    case DSEC_CLASS_FATAL:
+        return "fatal";
+    }
+    return "fatal";
+}
+
+int dsec_classify_exit_code(dsec_class cls)
+{
+    switch (cls) {
+    case DSEC_CLASS_VALID:
+        return DSEC_EXIT_VALID;
+    case DSEC_CLASS_TRANSIENT:
+        return DSEC_EXIT_TRANSIENT;
+    case DSEC_CLASS_FATAL:
+        return DSEC_EXIT_FATAL;
+    }
+    return DSEC_EXIT_FATAL;
+}
+
+dsec_class dsec_classify_rv(dsec_rv rv)
+{
+    if (rv == DSEC_OK) {
+        return DSEC_CLASS_VALID;
+    }
+    /* no CDP we may fetch (none, schemes not allowed, a URL that can never
+       be fetched such as a hostless ldap:///): retrying cannot help, the
+       set-up must change */
+    if (rv == DSEC_ERR_NO_CDP || rv == DSEC_ERR_SCHEME
+        || rv == DSEC_ERR_INVALID) {
+        return DSEC_CLASS_FATAL;
+    }
+    return DSEC_CLASS_TRANSIENT;
+}
+
+dsec_class dsec_classify(int x509_err, dsec_rv rv)
+{
+    switch (x509_err) {
+    case X509_V_OK:
+        return DSEC_CLASS_VALID;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+        return rv == DSEC_OK ? DSEC_CLASS_TRANSIENT : dsec_classify_rv(rv);
+    /* a CRL was obtained but cannot be used: the CA may publish a good one */
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+        return DSEC_CLASS_TRANSIENT;
+    default:
+        return DSEC_CLASS_FATAL;
+    }
+}
+
+int dsec_classify_waived(dsec_class cls, dsec_revocation_mode mode)
+{
+    return cls == DSEC_CLASS_TRANSIENT && mode == DSEC_REVOCATION_SOFT_FAIL;
+}
