@@ -441,8 +441,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsec_decide(&f.link, &set, &d);
     if (verbose) {
         fprintf(stderr, "%zu CRLs: %s, rv %s, reason %d, reasons 0x%03x: %s\n",
-                set.n, dsec_status_name(d.status), dsec_rv_name(d.rv), d.reason,
-                d.reasons, d.why);
+                set.n, dsec_decide_status_name(d.status), dsec_rv_name(d.rv),
+                d.reason, d.reasons, d.why);
     }
     check_decision(&f, &set, &d);
     (void)dsec_decide_needs_delta(&f.link, set.n > 0 ? set.v[0].crl : NULL);

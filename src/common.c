@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Return-code names and the DSEC_ERR detail helper shared by every
- * libdomainsec module.
+ * Helpers shared by every libdomainsec module: return-code names, the
+ * DSEC_ERR detail helper, ASN.1 times, SHA-256 and growable arrays.
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <openssl/asn1.h>
 #include <openssl/evp.h>
 #include "domainsec/common.h"
+#include "internal.h"
 
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
@@ -25,16 +28,51 @@ const EVP_MD *dsec_sha256(void)
     return sha256_md;
 }
 
-int dsec_time_cmp(const ASN1_TIME *t, time_t now)
+int dsec_sha256_digest(const void *data, size_t len, unsigned char out[32])
+{
+    const EVP_MD *md = dsec_sha256();
+    unsigned int n = 0;
+
+    return md != NULL && EVP_Digest(data, len, out, &n, md, NULL) && n == 32;
+}
+
+int dsec_time_of(const ASN1_TIME *t, time_t *when)
 {
     struct tm tm;
-    time_t when;
 
     if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) {
         return 0;
     }
-    when = timegm(&tm);
+    *when = timegm(&tm);
+    return 1;
+}
+
+int dsec_time_cmp(const ASN1_TIME *t, time_t now)
+{
+    time_t when;
+
+    if (!dsec_time_of(t, &when)) {
+        return 0;
+    }
     return when <= now ? -1 : 1;
+}
+
+void *dsec_grow(void *v, size_t *cap, size_t need, size_t elem)
+{
+    size_t n = *cap == 0 ? 8 : *cap;
+
+    if (need <= *cap) {
+        return v;
+    }
+    while (n < need && n <= SIZE_MAX / 2) {
+        n *= 2;
+    }
+    if (n < need || elem == 0 || n > SIZE_MAX / elem
+        || (v = realloc(v, n * elem)) == NULL) {
+        return NULL;
+    }
+    *cap = n;
+    return v;
 }
 
 const char *dsec_rv_name(dsec_rv rv)

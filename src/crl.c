@@ -3,8 +3,10 @@
  * From fetched bytes to a usable CRL: strict parsing (DER or PEM), then the
  * checks that make it a complete CRL of the certificate's issuer, valid now.
  * OpenSSL's verifier applies the RFC 5280 semantics afterwards; these checks
- * decide what may enter the cache and what the failure is called.
+ * decide what may enter the cache and what the failure is called. Also the
+ * set of CRLs gathered for one certificate, the input of dsec_decide.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -12,8 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "domainsec/crl.h"
-
-#define CRL_CLOCK_SKEW 300
+#include "internal.h"
 
 static int looks_like(const unsigned char *data, size_t len, const char *what)
 {
@@ -73,20 +74,37 @@ dsec_rv dsec_crl_parse(const unsigned char *data, size_t len, X509_CRL **out,
 
 time_t dsec_crl_next_update(const X509_CRL *crl)
 {
-    const ASN1_TIME *t = crl != NULL ? X509_CRL_get0_nextUpdate(crl) : NULL;
-    struct tm tm;
+    time_t when = 0;
 
-    if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) {
+    if (crl == NULL || !dsec_time_of(X509_CRL_get0_nextUpdate(crl), &when)) {
         return 0;
     }
-    return timegm(&tm);
+    return when;
+}
+
+int dsec_crl_verify_key(X509_CRL *crl, EVP_PKEY *key)
+{
+    int ok;
+
+    ERR_set_mark();
+    ok = key != NULL && X509_CRL_verify(crl, key) > 0;
+    ERR_pop_to_mark();
+    return ok;
+}
+
+int dsec_crl_verify(X509_CRL *crl, X509 *signer)
+{
+    int ok;
+
+    /* decoding the key may queue errors too */
+    ERR_set_mark();
+    ok = dsec_crl_verify_key(crl, X509_get0_pubkey(signer));
+    ERR_pop_to_mark();
+    return ok;
 }
 
 dsec_rv dsec_crl_check_issuer(X509_CRL *crl, X509 *issuer, DSEC_ERR *err)
 {
-    EVP_PKEY *key;
-    int ok;
-
     if (crl == NULL || issuer == NULL) {
         return dsec_err_set(err, DSEC_ERR_INVALID, 0, "no CRL or issuer");
     }
@@ -95,11 +113,7 @@ dsec_rv dsec_crl_check_issuer(X509_CRL *crl, X509 *issuer, DSEC_ERR *err)
         return dsec_err_set(err, DSEC_ERR_CRL_ISSUER, 0,
                             "CRL is issued by another CA");
     }
-    key = X509_get0_pubkey(issuer);
-    ERR_set_mark();
-    ok = key != NULL && X509_CRL_verify(crl, key) > 0;
-    ERR_pop_to_mark();
-    if (!ok) {
+    if (!dsec_crl_verify_key(crl, X509_get0_pubkey(issuer))) {
         return dsec_err_set(err, DSEC_ERR_CRL_SIG, 0,
                             "CRL signature does not verify with the "
                             "issuer's key");
@@ -107,16 +121,17 @@ dsec_rv dsec_crl_check_issuer(X509_CRL *crl, X509 *issuer, DSEC_ERR *err)
     return DSEC_OK;
 }
 
-dsec_rv dsec_crl_check(X509_CRL *crl, X509 *issuer, time_t now, long grace,
-                       DSEC_ERR *err)
+dsec_rv dsec_crl_check_time(X509_CRL *crl, time_t now, long grace, int *stale,
+                            DSEC_ERR *err)
 {
     const ASN1_TIME *last, *next;
     time_t limit;
-    dsec_rv rv;
 
-    rv = dsec_crl_check_issuer(crl, issuer, err);
-    if (rv != DSEC_OK) {
-        return rv;
+    if (stale != NULL) {
+        *stale = 0;
+    }
+    if (crl == NULL) {
+        return dsec_err_set(err, DSEC_ERR_INVALID, 0, "no CRL");
     }
     /* RFC 5280 5.2.4: a delta CRL is never a substitute for a complete one */
     if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0) {
@@ -125,7 +140,7 @@ dsec_rv dsec_crl_check(X509_CRL *crl, X509 *issuer, time_t now, long grace,
                             "required");
     }
     last = X509_CRL_get0_lastUpdate(crl);
-    limit = now + CRL_CLOCK_SKEW;
+    limit = now + DSEC_CRL_CLOCK_SKEW;
     if (last == NULL || X509_cmp_time(last, &limit) >= 0) {
         return dsec_err_set(err, DSEC_ERR_CRL_FUTURE, 0,
                             "CRL thisUpdate is in the future");
@@ -140,5 +155,67 @@ dsec_rv dsec_crl_check(X509_CRL *crl, X509 *issuer, time_t now, long grace,
         return dsec_err_set(err, DSEC_ERR_CRL_STALE, 0,
                             "CRL is past its nextUpdate");
     }
+    if (stale != NULL) {
+        *stale = X509_cmp_time(next, &now) <= 0;
+    }
     return DSEC_OK;
+}
+
+dsec_rv dsec_crl_check(X509_CRL *crl, X509 *issuer, time_t now, long grace,
+                       DSEC_ERR *err)
+{
+    dsec_rv rv = dsec_crl_check_issuer(crl, issuer, err);
+
+    if (rv != DSEC_OK) {
+        return rv;
+    }
+    return dsec_crl_check_time(crl, now, grace, NULL, err);
+}
+
+/* ---- the CRLs gathered for one certificate ---- */
+
+int dsec_crl_set_add(dsec_crl_set *set, X509_CRL *crl, int dp,
+                     const unsigned char *key_id, const char *src)
+{
+    dsec_crl_in *v, *in;
+
+    if (set == NULL || crl == NULL) {
+        return 0;
+    }
+    if ((v = dsec_grow(set->v, &set->cap, set->n + 1, sizeof(*v))) == NULL) {
+        return 0;
+    }
+    set->v = v;
+    in = &v[set->n];
+    memset(in, 0, sizeof(*in));
+    if ((in->src = strdup(src != NULL ? src : "host")) == NULL) {
+        return 0;
+    }
+    if (!X509_CRL_up_ref(crl)) {
+        free(in->src);
+        return 0;
+    }
+    in->crl = crl;
+    in->dp = dp;
+    if (key_id != NULL) {
+        memcpy(in->key_id, key_id, sizeof(in->key_id));
+        in->key_known = 1;
+    }
+    set->n++;
+    return 1;
+}
+
+void dsec_crl_set_clear(dsec_crl_set *set)
+{
+    size_t i;
+
+    if (set == NULL) {
+        return;
+    }
+    for (i = 0; i < set->n; i++) {
+        X509_CRL_free(set->v[i].crl);
+        free(set->v[i].src);
+    }
+    free(set->v);
+    memset(set, 0, sizeof(*set));
 }

@@ -25,6 +25,7 @@
 int dsec_cands_add(dsec_cands *c, X509 *cert, dsec_src src, int anchor,
                    const char *origin)
 {
+    dsec_cand *v;
     size_t i;
 
     if (cert == NULL) {
@@ -40,16 +41,10 @@ int dsec_cands_add(dsec_cands *c, X509 *cert, dsec_src src, int anchor,
             return 1;
         }
     }
-    if (c->n == c->cap) {
-        size_t cap = c->cap == 0 ? 8 : c->cap * 2;
-        dsec_cand *v = realloc(c->v, cap * sizeof(*v));
-
-        if (v == NULL) {
-            return 0;
-        }
-        c->v = v;
-        c->cap = cap;
+    if ((v = dsec_grow(c->v, &c->cap, c->n + 1, sizeof(*v))) == NULL) {
+        return 0;
     }
+    c->v = v;
     if (!X509_up_ref(cert)) {
         return 0;
     }

@@ -75,22 +75,17 @@ void dsec_report_clear_paths(dsec_report *rep)
 dsec_attempt *dsec_report_add_attempt(dsec_report *rep, int depth,
                                       const char *url)
 {
-    dsec_attempt *att;
+    dsec_attempt *v, *att;
 
     if (rep == NULL) {
         return NULL;
     }
-    if (rep->nattempts == rep->cap) {
-        size_t cap = rep->cap == 0 ? 8 : rep->cap * 2;
-        dsec_attempt *v = realloc(rep->attempts, cap * sizeof(*v));
-
-        if (v == NULL) {
-            return NULL;
-        }
-        rep->attempts = v;
-        rep->cap = cap;
+    v = dsec_grow(rep->attempts, &rep->cap, rep->nattempts + 1, sizeof(*v));
+    if (v == NULL) {
+        return NULL;
     }
-    att = &rep->attempts[rep->nattempts];
+    rep->attempts = v;
+    att = &v[rep->nattempts];
     memset(att, 0, sizeof(*att));
     att->depth = depth;
     att->url = strdup(url != NULL ? url : "");

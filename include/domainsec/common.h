@@ -59,10 +59,13 @@ typedef struct {
 struct asn1_string_st;
 int dsec_time_cmp(const struct asn1_string_st *t, time_t now);
 
-/* SHA-256, fetched once for the process (EVP_sha256() would make OpenSSL 3
-   fetch it again on every digest); NULL if unavailable. */
-struct evp_md_st;
-const struct evp_md_st *dsec_sha256(void);
+/*
+ * Room for need elements of elem bytes in the array v of *cap elements:
+ * v itself when it has it, else v grown by doubling (from 8), *cap
+ * updated. Returns the array to use, or NULL (v and *cap untouched) when
+ * out of memory.
+ */
+void *dsec_grow(void *v, size_t *cap, size_t need, size_t elem);
 
 /* Short stable name of a return code ("connect", "timeout", ...). */
 const char *dsec_rv_name(dsec_rv rv);

@@ -7,6 +7,10 @@
  * cache, no X509_verify_cert. Who may sign a CRL is asked of a callback,
  * which the provider answers from the chain and from CRL-issuer paths it
  * validated to the same trust anchor; the unit tests answer it from a list.
+ * The CRLs come as a dsec_crl_set (crl.h). The module's files: decide.c
+ * (the decision), decide_delta.c (delta CRLs), decide_check.c (one
+ * complete CRL: extensions, time, signer) and decide_scope.c (distribution
+ * points, issuer and scope).
  *
  * The rules, in the order they are applied to each complete CRL:
  *  - complete: no deltaCRLIndicator (a delta never stands alone);
@@ -45,6 +49,7 @@
 #include <openssl/x509v3.h>
 #include "domainsec/common.h"
 #include "domainsec/config.h"
+#include "domainsec/crl.h"
 
 /* RFC 5280 ReasonFlags as a bit set, bit i for reason i: 1 keyCompromise,
    2 cACompromise, ... 8 aACompromise (bit 0, "unused", is never set). */
@@ -55,35 +60,6 @@ typedef enum {
     DSEC_STATUS_REVOKED,
     DSEC_STATUS_UNKNOWN
 } dsec_status;
-
-/* A CRL gathered for one certificate. */
-typedef struct {
-    X509_CRL *crl; /* a reference owned by the set */
-    /*
-     * The index of the certificate's DistributionPoint it was obtained
-     * from (as dsec_cdp_uri.dp), matched against that DP only; -1 for a
-     * CRL the host supplied, matched against every DP.
-     */
-    int dp;
-    /* 1: key_id is the SHA-256 of the public key bits that already
-       verified this CRL's signature (the cache did) */
-    int key_known;
-    unsigned char key_id[32];
-    char *src; /* the URL, or "host": for messages; owned, never NULL */
-} dsec_crl_in;
-
-typedef struct {
-    dsec_crl_in *v;
-    size_t n, cap;
-} dsec_crl_set;
-
-/*
- * Append crl (a new reference is taken). key_id (32 bytes) may be NULL;
- * src may be NULL ("host"). Returns 0 on allocation failure.
- */
-int dsec_crl_set_add(dsec_crl_set *set, X509_CRL *crl, int dp,
-                     const unsigned char *key_id, const char *src);
-void dsec_crl_set_clear(dsec_crl_set *set);
 
 /* SHA-256 of cert's public key bits into id; 0 on failure. */
 int dsec_decide_key_id(X509 *cert, unsigned char id[32]);
@@ -200,6 +176,7 @@ int dsec_decide_signed_by(X509 *cand, const dsec_crl_in *c, DSEC_ERR *err);
 dsec_rv dsec_decide_direct_signer(void *arg, const dsec_crl_in *c,
                                   X509 **signer, DSEC_ERR *err);
 
-const char *dsec_status_name(dsec_status st);
+/* "good", "revoked" or "unknown". */
+const char *dsec_decide_status_name(dsec_status st);
 
 #endif /* DOMAINSEC_DECIDE_H */

@@ -465,8 +465,9 @@ static void dsec_verify_print_revocation(const dsec_report *rep)
             continue;
         }
         printf("  depth %d: %s%s%s\n", d,
-               st->rv == DSEC_OK ? dsec_status_name((dsec_status)st->status)
-                                 : "unknown",
+               st->rv == DSEC_OK
+                   ? dsec_decide_status_name((dsec_status)st->status)
+                   : "unknown",
                st->detail[0] != '\0' ? ": " : "", st->detail);
     }
 }

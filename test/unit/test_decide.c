@@ -323,9 +323,9 @@ static void expect_at(const dsec_decision *d, dsec_status st, dsec_rv rv,
     snprintf(msg, sizeof(msg),
              "got %s/%s/verify error %d/reason %d (%s), expected "
              "%s/%s/verify error %d/reason %d",
-             dsec_status_name(d->status), dsec_rv_name(d->rv), d->x509_err,
-             d->reason, d->why, dsec_status_name(st), dsec_rv_name(rv),
-             x509_err, reason);
+             dsec_decide_status_name(d->status), dsec_rv_name(d->rv),
+             d->x509_err, d->reason, d->why, dsec_decide_status_name(st),
+             dsec_rv_name(rv), x509_err, reason);
     CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "",
                             CU_FALSE);
 }
@@ -1634,9 +1634,11 @@ static void test_decide_signed_by(void)
                     DSEC_ERR_CRL_SIGNER);
     dsec_crl_set_clear(&set);
 
-    CU_ASSERT_STRING_EQUAL(dsec_status_name(DSEC_STATUS_GOOD), "good");
-    CU_ASSERT_STRING_EQUAL(dsec_status_name(DSEC_STATUS_REVOKED), "revoked");
-    CU_ASSERT_STRING_EQUAL(dsec_status_name(DSEC_STATUS_UNKNOWN), "unknown");
+    CU_ASSERT_STRING_EQUAL(dsec_decide_status_name(DSEC_STATUS_GOOD), "good");
+    CU_ASSERT_STRING_EQUAL(dsec_decide_status_name(DSEC_STATUS_REVOKED),
+                           "revoked");
+    CU_ASSERT_STRING_EQUAL(dsec_decide_status_name(DSEC_STATUS_UNKNOWN),
+                           "unknown");
 }
 
 /* dsec_decide_dps, and a link deciding with DPs decoded once. */
@@ -2980,13 +2982,14 @@ static void report_mismatch(uint64_t seed, long idx, const m_case *k, int kind,
                 what, seed, -idx - 1);
     }
     describe_case(stderr, k);
-    fprintf(
-        stderr, "  reference: %s, reason %d, reasons 0x%03x, a CRL used: %d\n",
-        dsec_status_name(ref->status), ref->reason, ref->reasons, ref->used);
+    fprintf(stderr,
+            "  reference: %s, reason %d, reasons 0x%03x, a CRL used: %d\n",
+            dsec_decide_status_name(ref->status), ref->reason, ref->reasons,
+            ref->used);
     if (d != NULL) {
         fprintf(stderr,
                 "  decide.c:  %s, reason %d, reasons 0x%03x, rv %s: %s\n",
-                dsec_status_name(d->status), d->reason, d->reasons,
+                dsec_decide_status_name(d->status), d->reason, d->reasons,
                 dsec_rv_name(d->rv), d->why);
     }
 }
@@ -3261,9 +3264,9 @@ static void test_decide_reference_vs_openssl(void)
             fprintf(stderr,
                     "\nREFERENCE != OPENSSL: seed 0x%" PRIx64 " oracle case "
                     "%ld: OpenSSL %s (verify error %d: %s), reference %s\n",
-                    seed, idx, dsec_status_name(ossl), err,
+                    seed, idx, dsec_decide_status_name(ossl), err,
                     X509_verify_cert_error_string(err),
-                    dsec_status_name(ref.status));
+                    dsec_decide_status_name(ref.status));
             describe_case(stderr, &k);
         }
         bad += ossl != ref.status;
