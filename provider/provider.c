@@ -156,6 +156,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 {
     DSPROV_CTX *ctx = NULL;
     dsec_config *cfg = NULL;
+    dsec_fetch_policy pol;
     char why[DSEC_ERR_MSG_LEN] = "";
     DSEC_ERR err = { 0 };
 
@@ -203,7 +204,8 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         goto fail;
     }
     /* libldap's TLS files too (only with ldaps allowed) */
-    dsec_fetch_ldap_preinit(cfg);
+    dsec_fetch_policy_from_config(cfg, &pol);
+    dsec_fetch_ldap_preinit(&pol);
     if (!dsprov_hook_register(ctx)) {
         DSPROV_raise(ctx, DSPROV_R_INIT,
                      "cannot register the X509_STORE "

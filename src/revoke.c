@@ -232,17 +232,18 @@ static dsec_rv fetch_one_within(dsec_engine *eng, const char *url, long timeout,
                                 X509_CRL **out, dsec_attempt *att,
                                 DSEC_ERR *err)
 {
-    dsec_config cfg = *eng->cfg; /* shallow: only fetch_timeout differs */
+    dsec_fetch_policy pol;
     dsec_fetch_result res;
     X509_CRL *crl = NULL;
     struct timespec t0;
     dsec_rv rv;
 
-    if (timeout > 0 && timeout < cfg.fetch_timeout) {
-        cfg.fetch_timeout = timeout;
+    dsec_fetch_policy_from_config(eng->cfg, &pol);
+    if (timeout > 0 && timeout < pol.fetch_timeout) {
+        pol.fetch_timeout = timeout;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rv = dsec_fetch_url(&cfg, url, &res, err);
+    rv = dsec_fetch_url(&pol, url, &res, err);
     att->bytes = res.len;
     att->status = res.status;
     snprintf(att->route, sizeof(att->route), "%s", res.route);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fetching one CDP URL: scheme policy, size and time caps, proxy. HTTP goes
- * through libcurl (fetch_http.c); the body is returned as bytes, unparsed.
+ * through libcurl (fetch_http.c), LDAP through libldap (fetch_ldap.c); the
+ * body is returned as bytes, unparsed.
  */
 #ifndef DOMAINSEC_FETCH_H
 #define DOMAINSEC_FETCH_H
@@ -20,25 +21,33 @@ typedef struct {
     char route[128]; /* "direct" or "proxy http://host:port" (masked) */
 } dsec_fetch_result;
 
+/*
+ * What a fetcher needs of the configuration, and nothing else. The strings
+ * are borrowed: they live as long as the configuration they came from.
+ */
+typedef struct {
+    unsigned int cdp_schemes; /* DSEC_SCHEME_* bits allowed */
+    long fetch_timeout; /* seconds for the whole fetch, <= 0: default */
+    size_t max_crl_size; /* bytes */
+    const char *http_proxy; /* NULL: direct; "env": from the environment */
+    const char *no_proxy;
+    long fail_cache; /* seconds an unreachable proxy is remembered */
+} dsec_fetch_policy;
+
+/* The fetch policy of cfg (all zero for NULL), borrowing cfg's strings. */
+void dsec_fetch_policy_from_config(const dsec_config *cfg,
+                                   dsec_fetch_policy *out);
+
 /* One-time global initialisation (curl_global_init); thread-safe, lazy. */
 int dsec_fetch_global_init(void);
 
 /*
- * Fetch url under cfg's policy: only cdp_schemes, at most 3 redirects that
- * keep the scheme, fetch_timeout for everything (DNS and connect included),
+ * Fetch url under pol: only cdp_schemes, at most 3 redirects that keep the
+ * scheme, fetch_timeout for everything (DNS and connect included),
  * max_crl_size enforced while receiving. On failure res->data is NULL and
  * err says why (DSEC_ERR_SCHEME, _CONNECT, _TIMEOUT, _HTTP, _TOO_BIG,
  * _UNSUPPORTED, ...). res is always initialised.
- */
-dsec_rv dsec_fetch_url(const dsec_config *cfg, const char *url,
-                       dsec_fetch_result *res, DSEC_ERR *err);
-void dsec_fetch_result_clear(dsec_fetch_result *res);
-
-/* Scheme-specific back ends, called by dsec_fetch_url. */
-dsec_rv dsec_fetch_http(const dsec_config *cfg, const char *url,
-                        dsec_fetch_result *res, DSEC_ERR *err);
-
-/*
+ *
  * ldap:// and ldaps:// (fetch_ldap.c, OpenLDAP): anonymous bind, base-scope
  * search of the URL's DN for its attribute (certificateRevocationList;binary
  * when none; authorityRevocationList and deltaRevocationList accepted, any
@@ -46,11 +55,12 @@ dsec_rv dsec_fetch_http(const dsec_config *cfg, const char *url,
  * default server. fetch_timeout covers DNS, connect, TLS, bind and search;
  * max_crl_size caps the value. Never through http_proxy: route "direct".
  * Server down: DSEC_ERR_CONNECT; deadline: DSEC_ERR_TIMEOUT; no such entry
- * or no value of the attribute: DSEC_ERR_NOT_FOUND (err->msg names what is
+ * or no value of the attribute: DSEC_ERR_NO_CRL (err->msg names what is
  * missing); err->code holds the LDAP result code when there is one.
  */
-dsec_rv dsec_fetch_ldap(const dsec_config *cfg, const char *url,
-                        dsec_fetch_result *res, DSEC_ERR *err);
+dsec_rv dsec_fetch_url(const dsec_fetch_policy *pol, const char *url,
+                       dsec_fetch_result *res, DSEC_ERR *err);
+void dsec_fetch_result_clear(dsec_fetch_result *res);
 
 /*
  * Re-entry guard: non-zero while this thread is inside a fetch (libcurl may
@@ -62,6 +72,6 @@ int dsec_fetch_active(void);
  * With ldaps in cdp_schemes: read libldap's configuration and build its TLS
  * context now (at provider activation), before the host may chroot.
  */
-void dsec_fetch_ldap_preinit(const dsec_config *cfg);
+void dsec_fetch_ldap_preinit(const dsec_fetch_policy *pol);
 
 #endif /* DOMAINSEC_FETCH_H */

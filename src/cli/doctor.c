@@ -720,6 +720,7 @@ static struct dsec_doctor_fetch *dsec_doctor_fetch_url(struct dsec_doctor *doc,
                                                        const char *url)
 {
     struct dsec_doctor_fetch *f;
+    dsec_fetch_policy pol;
     dsec_fetch_result res;
     DSEC_ERR err = { 0 };
     size_t i, cap;
@@ -745,7 +746,8 @@ static struct dsec_doctor_fetch *dsec_doctor_fetch_url(struct dsec_doctor *doc,
         return NULL;
     }
     doc->nfetches++;
-    f->rv = dsec_fetch_url(cfg, url, &res, &err);
+    dsec_fetch_policy_from_config(cfg, &pol);
+    f->rv = dsec_fetch_url(&pol, url, &res, &err);
     if (f->rv == DSEC_OK) {
         f->rv = dsec_crl_parse(res.data, res.len, &f->crl, &err);
     }

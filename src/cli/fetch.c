@@ -232,6 +232,7 @@ int dsec_cli_fetch(int argc, char **argv)
     STACK_OF(X509) *issuers = NULL;
     X509 *issuer = NULL;
     X509_CRL *crl = NULL;
+    dsec_fetch_policy pol;
     dsec_fetch_result res;
     DSEC_ERR err = { 0 };
     char url[512];
@@ -269,7 +270,8 @@ int dsec_cli_fetch(int argc, char **argv)
 
     dsec_log_mask_url(opts.url, url, sizeof(url));
     printf("url:        %s\n", url);
-    rv = dsec_fetch_url(cfg, opts.url, &res, &err);
+    dsec_fetch_policy_from_config(cfg, &pol);
+    rv = dsec_fetch_url(&pol, opts.url, &res, &err);
     if (rv == DSEC_ERR_SCHEME || rv == DSEC_ERR_INVALID) {
         /* refused before any network activity */
         printf("result:     refused: %s\n", err.msg);

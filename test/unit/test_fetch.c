@@ -15,14 +15,14 @@
 #include "testutil.h"
 #include "domainsec/fetch.h"
 
-static dsec_config test_cfg;
+static dsec_fetch_policy test_pol;
 
 static int suite_init(void)
 {
-    memset(&test_cfg, 0, sizeof(test_cfg));
-    test_cfg.fetch_timeout = 1;
-    test_cfg.max_crl_size = 1024;
-    test_cfg.cdp_schemes = DSEC_SCHEME_HTTP;
+    memset(&test_pol, 0, sizeof(test_pol));
+    test_pol.fetch_timeout = 1;
+    test_pol.max_crl_size = 1024;
+    test_pol.cdp_schemes = DSEC_SCHEME_HTTP;
     return 0;
 }
 
@@ -42,8 +42,8 @@ static void expect_refused(unsigned int schemes, const char *url,
     /* garbage first, to check that the result is initialised */
     memset(&res, 0xa5, sizeof(res));
     memset(&err, 0, sizeof(err));
-    test_cfg.cdp_schemes = schemes;
-    rv = dsec_fetch_url(&test_cfg, url, &res, &err);
+    test_pol.cdp_schemes = schemes;
+    rv = dsec_fetch_url(&test_pol, url, &res, &err);
     CU_ASSERT_EQUAL(rv, expected);
     CU_ASSERT_EQUAL(err.rv, expected);
     CU_ASSERT(err.msg[0] != '\0');
@@ -114,16 +114,15 @@ static void test_fetch_http_backend_scheme(void)
     dsec_fetch_result res;
     DSEC_ERR err;
 
-    /* the back end re-checks the scheme when called directly */
-    test_cfg.cdp_schemes = DSEC_SCHEME_HTTP | DSEC_SCHEME_HTTPS;
+    /* the HTTP back end is private: reached only through dsec_fetch_url */
+    test_pol.cdp_schemes = DSEC_SCHEME_HTTP | DSEC_SCHEME_HTTPS;
     memset(&err, 0, sizeof(err));
-    CU_ASSERT_EQUAL(
-        dsec_fetch_http(&test_cfg, "file:///etc/passwd", &res, &err),
-        DSEC_ERR_SCHEME);
+    CU_ASSERT_EQUAL(dsec_fetch_url(&test_pol, "file:///etc/passwd", &res, &err),
+                    DSEC_ERR_SCHEME);
     CU_ASSERT_PTR_NULL(res.data);
-    test_cfg.cdp_schemes = DSEC_SCHEME_HTTP;
+    test_pol.cdp_schemes = DSEC_SCHEME_HTTP;
     CU_ASSERT_EQUAL(
-        dsec_fetch_http(&test_cfg, "https://crl.invalid/x.crl", &res, &err),
+        dsec_fetch_url(&test_pol, "https://crl.invalid/x.crl", &res, &err),
         DSEC_ERR_SCHEME);
     CU_ASSERT_PTR_NULL(res.data);
 }
@@ -173,19 +172,19 @@ static void test_fetch_invalid_args(void)
     dsec_fetch_result res;
     DSEC_ERR err;
 
-    test_cfg.cdp_schemes = DSEC_SCHEME_HTTP;
+    test_pol.cdp_schemes = DSEC_SCHEME_HTTP;
     memset(&res, 0xa5, sizeof(res));
-    CU_ASSERT_EQUAL(dsec_fetch_url(&test_cfg, NULL, &res, &err),
+    CU_ASSERT_EQUAL(dsec_fetch_url(&test_pol, NULL, &res, &err),
                     DSEC_ERR_INVALID);
     CU_ASSERT_PTR_NULL(res.data);
     CU_ASSERT_EQUAL(dsec_fetch_url(NULL, "http://crl.invalid/", &res, &err),
                     DSEC_ERR_INVALID);
     CU_ASSERT_PTR_NULL(res.data);
     CU_ASSERT_EQUAL(
-        dsec_fetch_url(&test_cfg, "http://crl.invalid/", NULL, NULL),
+        dsec_fetch_url(&test_pol, "http://crl.invalid/", NULL, NULL),
         DSEC_ERR_INVALID);
     /* err is optional */
-    CU_ASSERT_EQUAL(dsec_fetch_url(&test_cfg, "ftp://crl.invalid/", &res, NULL),
+    CU_ASSERT_EQUAL(dsec_fetch_url(&test_pol, "ftp://crl.invalid/", &res, NULL),
                     DSEC_ERR_SCHEME);
     CU_ASSERT_EQUAL(dsec_fetch_active(), 0);
 }

@@ -22,14 +22,14 @@
 #include "testutil.h"
 #include "domainsec/fetch.h"
 
-static dsec_config test_cfg;
+static dsec_fetch_policy test_pol;
 
 static int suite_init(void)
 {
-    memset(&test_cfg, 0, sizeof(test_cfg));
-    test_cfg.fetch_timeout = 1;
-    test_cfg.max_crl_size = 1024;
-    test_cfg.cdp_schemes = DSEC_SCHEME_HTTP | DSEC_SCHEME_LDAP;
+    memset(&test_pol, 0, sizeof(test_pol));
+    test_pol.fetch_timeout = 1;
+    test_pol.max_crl_size = 1024;
+    test_pol.cdp_schemes = DSEC_SCHEME_HTTP | DSEC_SCHEME_LDAP;
     return 0;
 }
 
@@ -89,8 +89,8 @@ static void expect_fetch(unsigned int schemes, const char *url,
 
     memset(&res, 0xa5, sizeof(res));
     memset(&err, 0, sizeof(err));
-    test_cfg.cdp_schemes = schemes;
-    rv = dsec_fetch_url(&test_cfg, url, &res, &err);
+    test_pol.cdp_schemes = schemes;
+    rv = dsec_fetch_url(&test_pol, url, &res, &err);
     CU_ASSERT_EQUAL(rv, expected);
     CU_ASSERT_EQUAL(err.rv, expected);
     CU_ASSERT(err.msg[0] != '\0');
@@ -167,18 +167,18 @@ static void test_fetch_ldap_scheme_not_allowed(void)
                  DSEC_ERR_SCHEME, "cdp_schemes");
     expect_fetch(DSEC_SCHEME_LDAP, "ldaps://127.0.0.1:9/cn=CA,o=Test",
                  DSEC_ERR_SCHEME, "cdp_schemes");
-    /* the back end checks too, whoever calls it */
-    test_cfg.cdp_schemes = DSEC_SCHEME_LDAP;
+    /* the LDAP back end is private: reached only through dsec_fetch_url */
+    test_pol.cdp_schemes = DSEC_SCHEME_LDAP;
     memset(&err, 0, sizeof(err));
     CU_ASSERT_EQUAL(
-        dsec_fetch_ldap(&test_cfg, "ldaps://127.0.0.1:9/cn=CA", &res, &err),
+        dsec_fetch_url(&test_pol, "ldaps://127.0.0.1:9/cn=CA", &res, &err),
         DSEC_ERR_SCHEME);
     CU_ASSERT_PTR_NULL(res.data);
     CU_ASSERT_EQUAL(
-        dsec_fetch_ldap(&test_cfg, "http://127.0.0.1:9/ca.crl", &res, &err),
+        dsec_fetch_url(&test_pol, "http://127.0.0.1:9/ca.crl", &res, &err),
         DSEC_ERR_SCHEME);
     CU_ASSERT_EQUAL(
-        dsec_fetch_ldap(NULL, "ldap://127.0.0.1:9/cn=CA", &res, &err),
+        dsec_fetch_url(NULL, "ldap://127.0.0.1:9/cn=CA", &res, &err),
         DSEC_ERR_INVALID);
 }
 
@@ -208,10 +208,10 @@ static void test_fetch_ldap_refused(void)
         snprintf(url, sizeof(url), "ldap://127.0.0.1:%d/cn=CA,o=Test%s", port,
                  attrs[i]);
         memset(&err, 0, sizeof(err));
-        test_cfg.cdp_schemes = DSEC_SCHEME_LDAP;
-        test_cfg.fetch_timeout = 5;
+        test_pol.cdp_schemes = DSEC_SCHEME_LDAP;
+        test_pol.fetch_timeout = 5;
         t0 = now_s();
-        CU_ASSERT_EQUAL(dsec_fetch_url(&test_cfg, url, &res, &err),
+        CU_ASSERT_EQUAL(dsec_fetch_url(&test_pol, url, &res, &err),
                         DSEC_ERR_CONNECT);
         /* refused at once, not after fetch_timeout (5 s); the margin is
            for valgrind on a loaded machine */
@@ -222,7 +222,7 @@ static void test_fetch_ldap_refused(void)
         CU_ASSERT(res.seconds >= 0.0 && res.seconds < 2.5);
         dsec_fetch_result_clear(&res);
     }
-    test_cfg.fetch_timeout = 1;
+    test_pol.fetch_timeout = 1;
 }
 
 /* A server that completes TCP but never answers the bind: timeout. */
@@ -240,10 +240,10 @@ static void test_fetch_ldap_timeout(void)
              "ldap://127.0.0.1:%d/cn=CA,o=Test?certificateRevocationList",
              port);
     memset(&err, 0, sizeof(err));
-    test_cfg.cdp_schemes = DSEC_SCHEME_LDAP;
-    test_cfg.fetch_timeout = 1;
+    test_pol.cdp_schemes = DSEC_SCHEME_LDAP;
+    test_pol.fetch_timeout = 1;
     t0 = now_s();
-    CU_ASSERT_EQUAL(dsec_fetch_url(&test_cfg, url, &res, &err),
+    CU_ASSERT_EQUAL(dsec_fetch_url(&test_pol, url, &res, &err),
                     DSEC_ERR_TIMEOUT);
     spent = now_s() - t0;
     fprintf(stderr, "\n  timeout after %.3f s (fetch_timeout 1 s): %s\n", spent,
