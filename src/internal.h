@@ -98,7 +98,6 @@ dsec_rv dsec_decide_scope(X509 *cert, X509_CRL *crl,
                           const ISSUING_DIST_POINT *idp, const DIST_POINT *dp,
                           unsigned int *interim, DSEC_ERR *err);
 
-
 /* clock.c */
 
 /* Seconds on the monotonic clock: for durations and deadlines only. */
