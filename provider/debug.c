@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "provider.h"
+#include "debug.h"
 
 static FILE *debug_fp;
 static int debug_level;

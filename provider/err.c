@@ -2,12 +2,15 @@
 /*
  * Error reporting of the provider through the core's upcalls: reason codes
  * and their strings, and the raise helper that also copies each error to the
- * debug log. The core upcall pointers live here only.
+ * debug log. The core upcall pointers live here only, get_params among
+ * them (params.c reads the configuration directives through it).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/err.h>
+#include "debug.h"
+#include "err.h"
 #include "provider.h"
 
 static OSSL_FUNC_core_new_error_fn *c_new_error;
@@ -16,17 +19,21 @@ static OSSL_FUNC_core_vset_error_fn *c_vset_error;
 static OSSL_FUNC_core_get_params_fn *c_get_params;
 
 static const OSSL_ITEM reason_strings[] = {
-    { DSPROV_R_CONFIG, "domainsec configuration error" },
-    { DSPROV_R_INIT, "domainsec initialisation failed" },
     { DSPROV_R_NOMEM, "out of memory" },
     { DSPROV_R_STORE_URI, "unknown domainsec store URI" },
     { DSPROV_R_STORE_PARAM, "bad domainsec store parameter" },
+    { DSPROV_R_CONFIG_SECTION, "cannot read the domainsec configuration" },
+    { DSPROV_R_BAD_DIRECTIVE, "bad domainsec configuration directive" },
+    { DSPROV_R_LIBCTX, "cannot create a child library context" },
+    { DSPROV_R_ENGINE, "cannot create the domainsec revocation engine" },
+    { DSPROV_R_TRUST_DIRS, "cannot open the domainsec trust_dirs" },
+    { DSPROV_R_CROSS_DIRS, "cannot open the domainsec cross_dirs" },
+    { DSPROV_R_HOOK, "cannot register the domainsec X509_STORE hook" },
     { 0, NULL },
 };
 
-int dsprov_err_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in)
+int dsprov_err_init(const OSSL_DISPATCH *in)
 {
-    (void)handle;
     for (; in != NULL && in->function_id != 0; in++) {
         switch (in->function_id) {
         case OSSL_FUNC_CORE_NEW_ERROR:
@@ -48,7 +55,8 @@ int dsprov_err_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in)
     return c_get_params != NULL ? DSPROV_OK : DSPROV_ERR;
 }
 
-int dsprov_core_get_params(const OSSL_CORE_HANDLE *handle, OSSL_PARAM params[])
+int dsprov_err_core_get_params(const OSSL_CORE_HANDLE *handle,
+                               OSSL_PARAM params[])
 {
     if (c_get_params == NULL) {
         return DSPROV_ERR;
@@ -56,7 +64,7 @@ int dsprov_core_get_params(const OSSL_CORE_HANDLE *handle, OSSL_PARAM params[])
     return c_get_params(handle, params);
 }
 
-const OSSL_ITEM *dsprov_reason_strings(void)
+const OSSL_ITEM *dsprov_err_reason_strings(void)
 {
     return reason_strings;
 }
@@ -71,8 +79,9 @@ static void set_error(const OSSL_CORE_HANDLE *handle, int reason,
     va_end(ap);
 }
 
-void dsprov_raise_at(DSPROV_CTX *ctx, int reason, const char *file, int line,
-                     const char *func, const char *fmt, ...)
+void dsprov_err_raise_at(const OSSL_CORE_HANDLE *handle, int reason,
+                         const char *file, int line, const char *func,
+                         const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -80,12 +89,12 @@ void dsprov_raise_at(DSPROV_CTX *ctx, int reason, const char *file, int line,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (ctx != NULL && ctx->handle != NULL && c_new_error != NULL
-        && c_set_error_debug != NULL && c_vset_error != NULL) {
-        c_new_error(ctx->handle);
-        c_set_error_debug(ctx->handle, file, line, func);
+    if (handle != NULL && c_new_error != NULL && c_set_error_debug != NULL
+        && c_vset_error != NULL) {
+        c_new_error(handle);
+        c_set_error_debug(handle, file, line, func);
         /* through "%s" so the message is never taken as a format */
-        set_error(ctx->handle, reason, "%s", msg);
+        set_error(handle, reason, "%s", msg);
     }
     dsprov_debug_at(1, file, line, func, "error %d: %s", reason, msg);
 }

@@ -26,8 +26,12 @@
 #include <openssl/params.h>
 #include <openssl/store.h>
 #include <openssl/x509.h>
+#include "ctx.h"
+#include "debug.h"
+#include "err.h"
 #include "provider.h"
 #include "domainsec/cache.h"
+#include "domainsec/names.h"
 
 static OSSL_FUNC_store_open_fn dsprov_store_open;
 static OSSL_FUNC_store_settable_ctx_params_fn dsprov_store_settable_ctx_params;
@@ -128,59 +132,80 @@ done:
     return found;
 }
 
-static void *dsprov_store_open(void *provctx, const char *uri)
-{
-    static const char expected[] =
-        "expected domainsec:roots, domainsec:cross or domainsec:crls";
-    DSPROV_CTX *pctx = provctx;
-    struct dsprov_store_ctx *ctx = NULL;
-    size_t slen = strlen(DSPROV_STORE_SCHEME);
+/* The URIs, after the scheme and its colon; a bare "domainsec:" is roots. */
+static const struct {
+    const char *uri;
     dsprov_store_kind kind;
+} dsprov_store_uris[] = {
+    { DSEC_STORE_ROOTS, DSPROV_STORE_ROOTS_KIND },
+    { DSEC_STORE_CROSS, DSPROV_STORE_CROSS_KIND },
+    { DSEC_STORE_CRLS, DSPROV_STORE_CRLS_KIND },
+};
+
+/* The kind a URI names; 0 when it names none. */
+static int dsprov_store_parse_uri(const char *uri, dsprov_store_kind *kind)
+{
+    size_t slen = strlen(DSEC_STORE_SCHEME), i;
     const char *rest;
 
+    if (OPENSSL_strncasecmp(uri, DSEC_STORE_SCHEME, slen) != 0
+        || uri[slen] != ':') {
+        return 0;
+    }
+    rest = uri + slen + 1;
+    if (rest[0] == '\0') {
+        *kind = DSPROV_STORE_ROOTS_KIND;
+        return 1;
+    }
+    for (i = 0; i < sizeof(dsprov_store_uris) / sizeof(dsprov_store_uris[0]);
+         i++) {
+        if (strcmp(rest, dsprov_store_uris[i].uri + slen + 1) == 0) {
+            *kind = dsprov_store_uris[i].kind;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void *dsprov_store_open(void *provctx, const char *uri)
+{
+    static const char expected[] = "expected " DSEC_STORE_ROOTS
+                                   ", " DSEC_STORE_CROSS " or " DSEC_STORE_CRLS;
+    DSPROV_CTX *pctx = provctx;
+    struct dsprov_store_ctx *ctx = NULL;
+    dsprov_store_kind kind;
+
     if (pctx == NULL || uri == NULL) {
-        DSPROV_raise(pctx, DSPROV_R_STORE_URI,
+        DSPROV_raise(pctx != NULL ? pctx->handle : NULL, DSPROV_R_STORE_URI,
                      "no provider context or URI for the domainsec store");
         goto done;
     }
-    if (OPENSSL_strncasecmp(uri, DSPROV_STORE_SCHEME, slen) != 0
-        || uri[slen] != ':') {
-        DSPROV_raise(pctx, DSPROV_R_STORE_URI,
-                     "unknown domainsec store URI '%s' (%s)", uri, expected);
-        goto done;
-    }
-    rest = uri + slen + 1;
-    if (rest[0] == '\0' || strcmp(rest, "roots") == 0) {
-        kind = DSPROV_STORE_ROOTS_KIND;
-    } else if (strcmp(rest, "cross") == 0) {
-        kind = DSPROV_STORE_CROSS_KIND;
-    } else if (strcmp(rest, "crls") == 0) {
-        kind = DSPROV_STORE_CRLS_KIND;
-    } else {
-        DSPROV_raise(pctx, DSPROV_R_STORE_URI,
+    if (!dsprov_store_parse_uri(uri, &kind)) {
+        DSPROV_raise(pctx->handle, DSPROV_R_STORE_URI,
                      "unknown domainsec store URI '%s' (%s)", uri, expected);
         goto done;
     }
     ctx = OPENSSL_zalloc(sizeof(*ctx));
     if (ctx == NULL) {
-        DSPROV_raise(pctx, DSPROV_R_NOMEM, "out of memory opening '%s'", uri);
+        DSPROV_raise(pctx->handle, DSPROV_R_NOMEM, "out of memory opening '%s'",
+                     uri);
         goto done;
     }
     ctx->provctx = pctx;
     ctx->kind = kind;
     switch (kind) {
     case DSPROV_STORE_ROOTS_KIND:
-        ctx->set = dsprov_get1_roots(pctx);
+        ctx->set = dsprov_ctx_get1_roots(pctx);
         break;
     case DSPROV_STORE_CROSS_KIND:
-        ctx->set = dsprov_get1_cross(pctx);
+        ctx->set = dsprov_ctx_get1_cross(pctx);
         break;
     case DSPROV_STORE_CRLS_KIND:
         ctx->crls = dsec_cache_list(dsec_engine_cache(pctx->eng));
         break;
     }
     if (kind == DSPROV_STORE_CRLS_KIND ? ctx->crls == NULL : ctx->set == NULL) {
-        DSPROV_raise(pctx, DSPROV_R_NOMEM, "cannot open '%s'", uri);
+        DSPROV_raise(pctx->handle, DSPROV_R_NOMEM, "cannot open '%s'", uri);
         OPENSSL_free(ctx);
         ctx = NULL;
         goto done;
@@ -220,14 +245,14 @@ static X509_NAME *dsprov_store_param_name(struct dsprov_store_ctx *ctx,
 
     if (!OSSL_PARAM_get_octet_string_ptr(p, &der, &der_len) || der_len == 0
         || der_len > LONG_MAX) {
-        DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+        DSPROV_raise(ctx->provctx->handle, DSPROV_R_STORE_PARAM,
                      "bad value of the store parameter '%s'", p->key);
         goto done;
     }
     q = der;
     name = d2i_X509_NAME(NULL, &q, (long)der_len);
     if (name == NULL || q != (const unsigned char *)der + der_len) {
-        DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+        DSPROV_raise(ctx->provctx->handle, DSPROV_R_STORE_PARAM,
                      "the store parameter '%s' is not a DER name", p->key);
         X509_NAME_free(name);
         name = NULL;
@@ -236,27 +261,157 @@ done:
     return name;
 }
 
+/* One search criterion, parsed but not yet applied. */
+typedef struct {
+    dsprov_store_search search;
+    X509_NAME *name; /* owned: subject, or issuer with serial */
+    ASN1_INTEGER *serial; /* owned */
+    const void *md; /* borrowed from the parameters */
+    size_t mdlen;
+    int md_nid;
+} dsprov_store_query;
+
+static void dsprov_store_query_clear(dsprov_store_query *q)
+{
+    X509_NAME_free(q->name);
+    ASN1_INTEGER_free(q->serial);
+    q->name = NULL;
+    q->serial = NULL;
+}
+
+static int dsprov_store_parse_issuer_serial(struct dsprov_store_ctx *ctx,
+                                            const OSSL_PARAM *p_issuer,
+                                            const OSSL_PARAM *p_serial,
+                                            dsprov_store_query *q)
+{
+    const OSSL_CORE_HANDLE *handle = ctx->provctx->handle;
+    BIGNUM *bn = NULL;
+    int ret = DSPROV_ERR;
+
+    if (p_issuer == NULL || p_serial == NULL) {
+        DSPROV_raise(handle, DSPROV_R_STORE_PARAM,
+                     "a search by issuer needs the serial number too, "
+                     "and the reverse");
+        goto done;
+    }
+    q->name = dsprov_store_param_name(ctx, p_issuer);
+    if (q->name == NULL) {
+        goto done;
+    }
+    if (!OSSL_PARAM_get_BN(p_serial, &bn)
+        || (q->serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL) {
+        DSPROV_raise(handle, DSPROV_R_STORE_PARAM,
+                     "bad value of the store parameter '%s'",
+                     OSSL_STORE_PARAM_SERIAL);
+        goto done;
+    }
+    q->search = DSPROV_SEARCH_ISSUER_SERIAL;
+    ret = DSPROV_OK;
+done:
+    BN_free(bn);
+    return ret;
+}
+
+static int dsprov_store_parse_fingerprint(struct dsprov_store_ctx *ctx,
+                                          const OSSL_PARAM *p_fp,
+                                          const OSSL_PARAM *p_digest,
+                                          dsprov_store_query *q)
+{
+    const OSSL_CORE_HANDLE *handle = ctx->provctx->handle;
+    const char *digest = NULL;
+
+    if (!OSSL_PARAM_get_octet_string_ptr(p_fp, &q->md, &q->mdlen)
+        || q->mdlen == 0 || q->mdlen > EVP_MAX_MD_SIZE) {
+        DSPROV_raise(handle, DSPROV_R_STORE_PARAM,
+                     "bad value of the store parameter '%s'",
+                     OSSL_STORE_PARAM_FINGERPRINT);
+        return DSPROV_ERR;
+    }
+    if (p_digest != NULL
+        && !OSSL_PARAM_get_utf8_string_ptr(p_digest, &digest)) {
+        DSPROV_raise(handle, DSPROV_R_STORE_PARAM,
+                     "bad value of the store parameter '%s'",
+                     OSSL_STORE_PARAM_DIGEST);
+        return DSPROV_ERR;
+    }
+    q->md_nid = dsec_anchors_fingerprint_nid(digest, q->mdlen);
+    if (q->md_nid == NID_undef) {
+        DSPROV_raise(handle, DSPROV_R_STORE_PARAM,
+                     "unsupported fingerprint: digest '%s', %zu bytes "
+                     "(the domainsec store has SHA-1 and SHA-256 "
+                     "certificate fingerprints)",
+                     digest != NULL ? digest : "(none)", q->mdlen);
+        return DSPROV_ERR;
+    }
+    q->search = DSPROV_SEARCH_FINGERPRINT;
+    return DSPROV_OK;
+}
+
+/* The search criterion of params, at most one (none: q stays ALL). */
+static int dsprov_store_parse_query(struct dsprov_store_ctx *ctx,
+                                    const OSSL_PARAM params[],
+                                    dsprov_store_query *q)
+{
+    const OSSL_PARAM *p_subject, *p_issuer, *p_serial, *p_fp, *p_digest;
+
+    p_subject = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_SUBJECT);
+    p_issuer = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_ISSUER);
+    p_serial = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_SERIAL);
+    p_fp = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_FINGERPRINT);
+    p_digest = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_DIGEST);
+    if ((p_subject != NULL) + (p_issuer != NULL || p_serial != NULL)
+            + (p_fp != NULL)
+        > 1) {
+        DSPROV_raise(ctx->provctx->handle, DSPROV_R_STORE_PARAM,
+                     "the domainsec store takes one search criterion at a "
+                     "time");
+        return DSPROV_ERR;
+    }
+    if (p_subject != NULL) {
+        q->name = dsprov_store_param_name(ctx, p_subject);
+        if (q->name == NULL) {
+            return DSPROV_ERR;
+        }
+        q->search = DSPROV_SEARCH_SUBJECT;
+    } else if (p_issuer != NULL || p_serial != NULL) {
+        return dsprov_store_parse_issuer_serial(ctx, p_issuer, p_serial, q);
+    } else if (p_fp != NULL) {
+        return dsprov_store_parse_fingerprint(ctx, p_fp, p_digest, q);
+    }
+    return DSPROV_OK;
+}
+
+/* Make q (a search) the store's, restarting the iteration. */
+static void dsprov_store_apply(struct dsprov_store_ctx *ctx,
+                               dsprov_store_query *q)
+{
+    X509_NAME_free(ctx->name);
+    ASN1_INTEGER_free(ctx->serial);
+    ctx->name = q->name;
+    ctx->serial = q->serial;
+    q->name = NULL;
+    q->serial = NULL;
+    if (q->search == DSPROV_SEARCH_FINGERPRINT) {
+        memcpy(ctx->md, q->md, q->mdlen);
+        ctx->mdlen = q->mdlen;
+        ctx->md_nid = q->md_nid;
+    }
+    ctx->search = q->search;
+    ctx->pos = 0;
+}
+
 static int dsprov_store_set_ctx_params(void *loaderctx,
                                        const OSSL_PARAM params[])
 {
     struct dsprov_store_ctx *ctx = loaderctx;
     const OSSL_PARAM *p;
-    const OSSL_PARAM *p_subject;
-    const OSSL_PARAM *p_issuer;
-    const OSSL_PARAM *p_serial;
-    const OSSL_PARAM *p_fp;
-    const OSSL_PARAM *p_digest;
-    const void *md = NULL;
-    const char *digest = NULL;
-    size_t mdlen = 0;
-    X509_NAME *name = NULL;
-    ASN1_INTEGER *serial = NULL;
-    BIGNUM *bn = NULL;
-    dsprov_store_search search = DSPROV_SEARCH_ALL;
-    int md_nid = NID_undef;
+    dsprov_store_query q;
     int expect = 0;
     int ret = DSPROV_ERR;
 
+    memset(&q, 0, sizeof(q));
+    q.search = DSPROV_SEARCH_ALL;
+    q.md_nid = NID_undef;
     if (ctx == NULL) {
         goto done;
     }
@@ -266,7 +421,7 @@ static int dsprov_store_set_ctx_params(void *loaderctx,
     }
     /* fail closed: a search we cannot apply must not return everything */
     if (OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_ALIAS) != NULL) {
-        DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+        DSPROV_raise(ctx->provctx->handle, DSPROV_R_STORE_PARAM,
                      "the domainsec store has no aliases: search by subject, "
                      "issuer and serial, or fingerprint");
         goto done;
@@ -274,106 +429,31 @@ static int dsprov_store_set_ctx_params(void *loaderctx,
     p = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_EXPECT);
     if (p != NULL) {
         if (!OSSL_PARAM_get_int(p, &expect) || expect < 0) {
-            DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
+            DSPROV_raise(ctx->provctx->handle, DSPROV_R_STORE_PARAM,
                          "bad value of the store parameter '%s'",
                          OSSL_STORE_PARAM_EXPECT);
             goto done;
         }
     }
-    p_subject = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_SUBJECT);
-    p_issuer = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_ISSUER);
-    p_serial = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_SERIAL);
-    p_fp = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_FINGERPRINT);
-    p_digest = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_DIGEST);
-    if ((p_subject != NULL) + (p_issuer != NULL || p_serial != NULL)
-            + (p_fp != NULL)
-        > 1) {
-        DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
-                     "the domainsec store takes one search criterion at a "
-                     "time");
+    if (!dsprov_store_parse_query(ctx, params, &q)) {
         goto done;
     }
-    if (p_subject != NULL) {
-        name = dsprov_store_param_name(ctx, p_subject);
-        if (name == NULL) {
-            goto done;
-        }
-        search = DSPROV_SEARCH_SUBJECT;
-    } else if (p_issuer != NULL || p_serial != NULL) {
-        if (p_issuer == NULL || p_serial == NULL) {
-            DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
-                         "a search by issuer needs the serial number too, "
-                         "and the reverse");
-            goto done;
-        }
-        name = dsprov_store_param_name(ctx, p_issuer);
-        if (name == NULL) {
-            goto done;
-        }
-        if (!OSSL_PARAM_get_BN(p_serial, &bn)
-            || (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL) {
-            DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
-                         "bad value of the store parameter '%s'",
-                         OSSL_STORE_PARAM_SERIAL);
-            goto done;
-        }
-        search = DSPROV_SEARCH_ISSUER_SERIAL;
-    } else if (p_fp != NULL) {
-        if (!OSSL_PARAM_get_octet_string_ptr(p_fp, &md, &mdlen) || mdlen == 0
-            || mdlen > EVP_MAX_MD_SIZE) {
-            DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
-                         "bad value of the store parameter '%s'",
-                         OSSL_STORE_PARAM_FINGERPRINT);
-            goto done;
-        }
-        if (p_digest != NULL
-            && !OSSL_PARAM_get_utf8_string_ptr(p_digest, &digest)) {
-            DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
-                         "bad value of the store parameter '%s'",
-                         OSSL_STORE_PARAM_DIGEST);
-            goto done;
-        }
-        md_nid = dsec_anchors_fingerprint_nid(digest, mdlen);
-        if (md_nid == NID_undef) {
-            DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
-                         "unsupported fingerprint: digest '%s', %zu bytes "
-                         "(the domainsec store has SHA-1 and SHA-256 "
-                         "certificate fingerprints)",
-                         digest != NULL ? digest : "(none)", mdlen);
-            goto done;
-        }
-        search = DSPROV_SEARCH_FINGERPRINT;
-    }
-    if (ctx->kind == DSPROV_STORE_CRLS_KIND && search != DSPROV_SEARCH_ALL
-        && search != DSPROV_SEARCH_SUBJECT) {
-        DSPROV_raise(ctx->provctx, DSPROV_R_STORE_PARAM,
-                     "domainsec:crls is searched by issuer name only");
+    if (ctx->kind == DSPROV_STORE_CRLS_KIND && q.search != DSPROV_SEARCH_ALL
+        && q.search != DSPROV_SEARCH_SUBJECT) {
+        DSPROV_raise(ctx->provctx->handle, DSPROV_R_STORE_PARAM,
+                     DSEC_STORE_CRLS " is searched by issuer name only");
         goto done;
     }
     /* all parameters are valid: apply them */
     if (p != NULL) {
         ctx->expect = expect;
     }
-    if (search != DSPROV_SEARCH_ALL) {
-        X509_NAME_free(ctx->name);
-        ASN1_INTEGER_free(ctx->serial);
-        ctx->name = name;
-        ctx->serial = serial;
-        name = NULL;
-        serial = NULL;
-        if (search == DSPROV_SEARCH_FINGERPRINT) {
-            memcpy(ctx->md, md, mdlen);
-            ctx->mdlen = mdlen;
-            ctx->md_nid = md_nid;
-        }
-        ctx->search = search;
-        ctx->pos = 0;
+    if (q.search != DSPROV_SEARCH_ALL) {
+        dsprov_store_apply(ctx, &q);
     }
     ret = DSPROV_OK;
 done:
-    X509_NAME_free(name);
-    ASN1_INTEGER_free(serial);
-    BN_free(bn);
+    dsprov_store_query_clear(&q);
     return ret;
 }
 
@@ -414,7 +494,7 @@ static int dsprov_store_load(void *loaderctx, OSSL_CALLBACK *object_cb,
         der_len = i2d_X509_AUX(dsec_anchors_get0(ctx->set, index), &der);
     }
     if (der_len <= 0) {
-        DSPROV_raise(ctx->provctx, DSPROV_R_NOMEM,
+        DSPROV_raise(ctx->provctx->handle, DSPROV_R_NOMEM,
                      "cannot encode the object "
                      "from %s",
                      desc);

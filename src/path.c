@@ -10,7 +10,6 @@
  */
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -21,53 +20,6 @@
 
 #define PATH_MAX_LEN 64 /* hard cap, above any configurable depth */
 #define LINE_LEN 1024
-
-int dsec_cands_add(dsec_cands *c, X509 *cert, dsec_src src, int anchor,
-                   const char *origin)
-{
-    dsec_cand *v;
-    size_t i;
-
-    if (cert == NULL) {
-        return 1;
-    }
-    for (i = 0; i < c->n; i++) {
-        if (X509_cmp(c->v[i].cert, cert) == 0) {
-            /* the same certificate from a trusted source makes it one */
-            if (anchor && !c->v[i].anchor) {
-                c->v[i].anchor = 1;
-                c->v[i].src = src;
-            }
-            return 1;
-        }
-    }
-    if ((v = dsec_grow(c->v, &c->cap, c->n + 1, sizeof(*v))) == NULL) {
-        return 0;
-    }
-    c->v = v;
-    if (!X509_up_ref(cert)) {
-        return 0;
-    }
-    c->v[c->n].cert = cert;
-    c->v[c->n].src = src;
-    c->v[c->n].anchor = anchor;
-    snprintf(c->v[c->n].origin, sizeof(c->v[c->n].origin), "%s",
-             origin != NULL ? origin : "");
-    c->n++;
-    return 1;
-}
-
-void dsec_cands_clear(dsec_cands *c)
-{
-    size_t i;
-
-    for (i = 0; i < c->n; i++) {
-        X509_free(c->v[i].cert);
-    }
-    free(c->v);
-    c->v = NULL;
-    c->n = c->cap = 0;
-}
 
 const char *dsec_path_result_name(dsec_path_result r)
 {
@@ -409,6 +361,41 @@ static int path_status(builder *b)
     return 1;
 }
 
+/* The candidate issuers of child, from the caller or from the sources. */
+static int candidates_of(const builder *b, X509 *child, dsec_cands *out)
+{
+    const dsec_path_params *p = b->p;
+
+    if (p->candidates != NULL) {
+        return p->candidates(p->arg, child, out);
+    }
+    return p->sources == NULL
+           || dsec_cands_gather(p->sources, X509_get_issuer_name(child), out);
+}
+
+/*
+ * The name, key identifier and loop filter, before any signature check:
+ * rules out another CA's certificates and loops, and returns how many
+ * candidates are left (more than one: there is a choice).
+ */
+static int rule_out(const builder *b, X509 *child, dsec_cands *cands)
+{
+    size_t i;
+    int viable = 0;
+
+    for (i = 0; i < cands->n; i++) {
+        int rc = X509_check_issued(cands->v[i].cert, child);
+
+        if (on_path(b, cands->v[i].cert)
+            || (rc != X509_V_OK && rc != X509_V_ERR_KEYUSAGE_NO_CERTSIGN)) {
+            cands->v[i].src = DSEC_SRC_NONE; /* another CA, or a loop */
+        } else {
+            viable++;
+        }
+    }
+    return viable;
+}
+
 /* Extend path[0..len-1]; 1 when a path was completed, -1 to stop. */
 static int extend(builder *b)
 {
@@ -416,30 +403,19 @@ static int extend(builder *b)
     X509 *child = b->path[b->len - 1];
     dsec_cands cands = { 0 };
     size_t i;
-    int ret = 0, viable = 0;
+    int ret = 0;
 
     if (b->len > p->max_depth || b->len >= PATH_MAX_LEN) {
         b->bound_depth = 1;
         note(b, NULL, "cut: max_path_depth reached");
         return 0;
     }
-    if (!p->candidates(p->arg, child, &cands)) {
+    if (!candidates_of(b, child, &cands)) {
         b->nomem = 1;
         dsec_cands_clear(&cands);
         return -1;
     }
-    /* name, key identifier and loop filter first: is there a choice? */
-    for (i = 0; i < cands.n; i++) {
-        int rc = X509_check_issued(cands.v[i].cert, child);
-
-        if (on_path(b, cands.v[i].cert)
-            || (rc != X509_V_OK && rc != X509_V_ERR_KEYUSAGE_NO_CERTSIGN)) {
-            cands.v[i].src = DSEC_SRC_NONE; /* another CA, or a loop */
-        } else {
-            viable++;
-        }
-    }
-    if (viable > 1) {
+    if (rule_out(b, child, &cands) > 1) {
         b->branches++;
     }
     for (i = 0; i < cands.n && ret == 0; i++) {

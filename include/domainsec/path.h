@@ -7,8 +7,11 @@
  * constraints above it, does not verify the child's signature, or is
  * revoked. Loops are cut; depth and signature checks are bounded.
  *
- * The pools and the revocation status come from callbacks, so the builder
- * knows nothing of X509_STORE or of the provider.
+ * The candidates come from a verification's sources (cands.h: trust_dirs,
+ * the host's store through a callback, the peer's certificates,
+ * cross_dirs, in that order) or from a callback of the caller's, and the
+ * revocation status from a callback, so the builder knows nothing of
+ * X509_STORE or of the provider.
  */
 #ifndef DOMAINSEC_PATH_H
 #define DOMAINSEC_PATH_H
@@ -16,35 +19,7 @@
 #include <stddef.h>
 #include <time.h>
 #include <openssl/x509.h>
-
-/* Where a candidate issuer came from. */
-typedef enum {
-    DSEC_SRC_ANCHOR = 0, /* trust_dirs */
-    DSEC_SRC_STORE, /* the host's trusted store (CAfile, CApath) */
-    DSEC_SRC_PEER, /* the peer's untrusted certificates */
-    DSEC_SRC_CROSS, /* cross_dirs */
-    DSEC_SRC_NONE /* internal: ruled out */
-} dsec_src;
-
-typedef struct {
-    X509 *cert; /* owned reference */
-    dsec_src src;
-    int anchor; /* a trust anchor: a path may end here */
-    char origin[128]; /* file name, or "" */
-} dsec_cand;
-
-typedef struct {
-    dsec_cand *v;
-    size_t n, cap;
-} dsec_cands;
-
-/*
- * Append cert (a new reference is taken) unless an identical certificate is
- * already listed. Returns 0 on allocation failure.
- */
-int dsec_cands_add(dsec_cands *c, X509 *cert, dsec_src src, int anchor,
-                   const char *origin);
-void dsec_cands_clear(dsec_cands *c);
+#include "domainsec/cands.h"
 
 /* Revocation status of a CA certificate, from its issuer's CRL. */
 typedef enum {
@@ -60,7 +35,11 @@ typedef struct {
     int max_sigs; /* signature checks, over all calls sharing *sigs_used */
     int auth_level; /* security level of keys and signatures; <= 0: none */
     int *sigs_used;
-    /* append the candidate issuers of child (matched by issuer name) */
+    /* the sources of the candidate issuers of a certificate, gathered by
+       its issuer name (dsec_cands_gather) unless candidates is set */
+    const dsec_cands_sources *sources;
+    /* append the candidate issuers of child (matched by issuer name);
+       NULL: gathered from sources */
     int (*candidates)(void *arg, X509 *child, dsec_cands *out);
     /* revocation of path[i] issued by path[i + 1], on a complete path
        path[0..len - 1] (path[len - 1] an anchor); NULL: not checked */

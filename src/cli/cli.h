@@ -13,15 +13,15 @@
 #include <openssl/x509.h>
 #include "domainsec/common.h"
 #include "domainsec/config.h"
+#include "domainsec/names.h"
 
 #ifndef DOMAINSEC_VERSION_STRING
 #define DOMAINSEC_VERSION_STRING "0.1.0"
 #endif
 
 #define DSEC_CLI_PROG "domainsec"
-/* Name of the provider in the config section and of its parameter. */
+/* Name of the provider in the config section (its parameters: names.h). */
 #define DSEC_CLI_PROVIDER "domainsec"
-#define DSEC_CLI_PARAM_REPORT_INDEX "report-index"
 
 /* Subcommands: argv[0] is the subcommand name; return the exit code. */
 int dsec_cli_verify(int argc, char **argv);

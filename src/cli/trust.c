@@ -25,9 +25,6 @@
 #include "cli.h"
 
 #define DSEC_TRUST_NAME_LEN 512
-/* The provider parameters holding its effective directory lists. */
-#define DSEC_TRUST_PARAM_TRUST_DIRS "trust-dirs"
-#define DSEC_TRUST_PARAM_CROSS_DIRS "cross-dirs"
 
 static void dsec_trust_usage(FILE *fp)
 {
@@ -98,10 +95,10 @@ static int dsec_trust_dirs(const char **trust, const char **cross)
                 DSEC_CLI_PROG);
         goto done;
     }
-    params[0] = OSSL_PARAM_construct_utf8_ptr(DSEC_TRUST_PARAM_TRUST_DIRS,
-                                              (char **)trust, 0);
-    params[1] = OSSL_PARAM_construct_utf8_ptr(DSEC_TRUST_PARAM_CROSS_DIRS,
-                                              (char **)cross, 0);
+    params[0] =
+        OSSL_PARAM_construct_utf8_ptr(DSEC_PARAM_TRUST_DIRS, (char **)trust, 0);
+    params[1] =
+        OSSL_PARAM_construct_utf8_ptr(DSEC_PARAM_CROSS_DIRS, (char **)cross, 0);
     params[2] = OSSL_PARAM_construct_end();
     if (!OSSL_PROVIDER_get_params(prov, params) || *trust == NULL
         || *cross == NULL) {

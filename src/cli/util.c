@@ -117,7 +117,7 @@ int dsec_cli_report_index(void)
                 DSEC_CLI_PROG);
         goto done;
     }
-    params[0] = OSSL_PARAM_construct_int(DSEC_CLI_PARAM_REPORT_INDEX, &idx);
+    params[0] = OSSL_PARAM_construct_int(DSEC_PARAM_REPORT_INDEX, &idx);
     params[1] = OSSL_PARAM_construct_end();
     if (!OSSL_PROVIDER_get_params(find.prov, params)
         || !OSSL_PARAM_modified(&params[0]) || idx < 0) {

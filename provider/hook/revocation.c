@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The X509_STORE hook (DESIGN.md section 1). An ex_data "new" callback puts
- * domainsec on every X509_STORE the process creates: CRL flags, the issuer
- * search (hook_path.c) and the check_revocation hook. The revocation check
- * runs the signature gate, then decides every link of the chain itself
- * (hook_link.c, DESIGN.md section 7) and reports each failure, classified
- * and logged, through the host's own verify callback. OpenSSL's built-in
- * CRL machinery is not used for hooked stores, so no nested verification
- * of OpenSSL's can come back into this hook.
+ * The check_revocation hook (DESIGN.md section 1): the signature gate and
+ * the validity dates first, then every link of the chain decided (link.c,
+ * DESIGN.md section 7), each gathered before the first failure is
+ * reported, and each failure classified, logged and reported through the
+ * host's own verify callback (a transient one waived under soft-fail). In
+ * fail-closed mode every verification is refused; verifications domainsec
+ * leaves alone get OpenSSL's own check.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,22 +17,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
-#include "hook_internal.h"
+#include "debug.h"
+#include "hook/internal.h"
 #include "domainsec/fetch.h"
 #include "domainsec/gate.h"
 #include "domainsec/log.h"
-
-static CRYPTO_ONCE hook_once = CRYPTO_ONCE_STATIC_INIT;
-static int hook_ready;
-static int store_index = -1;
-static int report_index = -1;
-static int path_index = -1;
-static X509_STORE_CTX_check_revocation_fn builtin_check_revocation;
-
-/* The active provider instance; NULL before activation and after teardown. */
-static DSPROV_CTX *volatile active;
-static volatile int broken;
-static char broken_reason[DSEC_ERR_MSG_LEN];
 
 /*
  * Revocation checks running on this thread: a host callback that verifies
@@ -41,205 +29,6 @@ static char broken_reason[DSEC_ERR_MSG_LEN];
  */
 static _Thread_local int nesting;
 #define MAX_NESTING 2
-
-static int dsprov_check_revocation(X509_STORE_CTX *ctx);
-
-DSPROV_CTX *dsprov_hook_active(void)
-{
-    return active;
-}
-
-static void report_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-                           long argl, void *argp)
-{
-    (void)parent;
-    (void)ad;
-    (void)idx;
-    (void)argl;
-    (void)argp;
-    dsec_report_free(ptr);
-}
-
-static void path_state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
-                            int idx, long argl, void *argp)
-{
-    dsprov_path_state *st = ptr;
-
-    (void)parent;
-    (void)ad;
-    (void)idx;
-    (void)argl;
-    (void)argp;
-    if (st != NULL) {
-        sk_X509_pop_free(st->path, X509_free);
-        sk_X509_pop_free(st->dead, X509_free);
-        OPENSSL_free(st);
-    }
-}
-
-/*
- * Runs inside X509_STORE_new(), before the store's lock exists: plain
- * setters only, no locking, no I/O.
- */
-static void store_new_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-                         long argl, void *argp)
-{
-    X509_STORE *store = parent;
-    DSPROV_CTX *prov = active;
-    const dsec_config *cfg;
-
-    (void)ptr;
-    (void)ad;
-    (void)idx;
-    (void)argl;
-    (void)argp;
-    if (store == NULL) {
-        return;
-    }
-    if (broken) {
-        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-        X509_STORE_set_check_revocation(store, dsprov_check_revocation);
-        return;
-    }
-    if (prov == NULL || prov->eng == NULL) {
-        return;
-    }
-    cfg = prov->cfg;
-    /*
-     * trust_dirs and cross_dirs reach the chain through the path builder,
-     * which reads the in-memory index directly (no X509_LOOKUP: a lookup
-     * would copy anchors into the store, where a removed file would stay
-     * trusted)
-     */
-    X509_STORE_set_get_issuer(store, dsprov_get_issuer);
-    if (cfg->revocation == DSEC_REVOCATION_OFF) {
-        return;
-    }
-    /* libssl adds store flags to its own, so these reach TLS too */
-    X509_STORE_set_flags(store,
-                         X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-    X509_STORE_set_check_revocation(store, dsprov_check_revocation);
-}
-
-static void hook_setup(void)
-{
-    X509_STORE_CTX *scratch = X509_STORE_CTX_new();
-
-    /* with a NULL store, the context carries OpenSSL's own functions */
-    if (scratch != NULL && X509_STORE_CTX_init(scratch, NULL, NULL, NULL)) {
-        builtin_check_revocation = X509_STORE_CTX_get_check_revocation(scratch);
-    }
-    X509_STORE_CTX_free(scratch);
-    if (builtin_check_revocation == NULL) {
-        return;
-    }
-    report_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509_STORE_CTX, 0,
-                                           NULL, NULL, NULL, report_free_cb);
-    if (report_index < 0) {
-        return;
-    }
-    path_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509_STORE_CTX, 0,
-                                         NULL, NULL, NULL, path_state_free);
-    if (path_index < 0) {
-        return;
-    }
-    /* never freed: OpenSSL calls store_new_cb for the process's lifetime */
-    store_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509_STORE, 0, NULL,
-                                          store_new_cb, NULL, NULL);
-    hook_ready = store_index >= 0;
-}
-
-int dsprov_hook_register(DSPROV_CTX *ctx)
-{
-    if (!CRYPTO_THREAD_run_once(&hook_once, hook_setup) || !hook_ready) {
-        return DSPROV_ERR;
-    }
-    broken = 0;
-    active = ctx;
-    DSPROV_debug(1, "X509_STORE hook registered (report index %d)",
-                 report_index);
-    return DSPROV_OK;
-}
-
-int dsprov_hook_register_broken(const char *reason)
-{
-    snprintf(broken_reason, sizeof(broken_reason), "%s",
-             reason != NULL && *reason != '\0' ? reason : "unknown error");
-    if (!CRYPTO_THREAD_run_once(&hook_once, hook_setup) || !hook_ready) {
-        return DSPROV_ERR;
-    }
-    if (active == NULL) {
-        broken = 1;
-    }
-    /* the log directives may be the bad ones: say it on both channels */
-    syslog(LOG_ERR,
-           "domainsec: configuration error: %s; every certificate "
-           "verification will fail (fatal) until it is fixed",
-           broken_reason);
-    fprintf(stderr,
-            "domainsec: configuration error: %s; every certificate "
-            "verification will fail (fatal) until it is fixed\n",
-            broken_reason);
-    return DSPROV_OK;
-}
-
-void dsprov_hook_unregister(DSPROV_CTX *ctx)
-{
-    if (ctx != NULL && active == ctx) {
-        active = NULL;
-    }
-}
-
-int dsprov_hook_report_index(void)
-{
-    return report_index;
-}
-
-static dsec_report *report_of(const X509_STORE_CTX *ctx)
-{
-    return report_index < 0 ? NULL
-                            : X509_STORE_CTX_get_ex_data(ctx, report_index);
-}
-
-dsec_report *dsprov_report_get(X509_STORE_CTX *ctx)
-{
-    dsec_report *rep = report_of(ctx);
-
-    if (rep == NULL && report_index >= 0 && (rep = dsec_report_new()) != NULL) {
-        if (!X509_STORE_CTX_set_ex_data(ctx, report_index, rep)) {
-            dsec_report_free(rep);
-            rep = NULL;
-        }
-    }
-    return rep;
-}
-
-dsprov_path_state *dsprov_path_state_of(X509_STORE_CTX *ctx)
-{
-    dsprov_path_state *st;
-
-    if (path_index < 0) {
-        return NULL;
-    }
-    st = X509_STORE_CTX_get_ex_data(ctx, path_index);
-    if (st == NULL && (st = OPENSSL_zalloc(sizeof(*st))) != NULL) {
-        if (!X509_STORE_CTX_set_ex_data(ctx, path_index, st)) {
-            OPENSSL_free(st);
-            st = NULL;
-        }
-    }
-    return st;
-}
-
-time_t dsprov_verification_time(X509_STORE_CTX *ctx)
-{
-    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
-
-    if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_USE_CHECK_TIME) != 0) {
-        return X509_VERIFY_PARAM_get_time(vp);
-    }
-    return time(NULL);
-}
 
 static void subject_of(X509 *cert, char *buf, size_t len)
 {
@@ -301,14 +90,15 @@ static int report_error(const run_state *r, X509 *cert, int depth, int err)
 static int check_broken(X509_STORE_CTX *ctx)
 {
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    const char *why = dsprov_state_broken_reason();
 
     syslog(LOG_ERR,
            "domainsec: fatal: refusing verification: configuration error: %s",
-           broken_reason);
+           why);
     fprintf(stderr,
             "domainsec: fatal: refusing verification: configuration error: "
             "%s\n",
-            broken_reason);
+            why);
     X509_STORE_CTX_set_error_depth(ctx, 0);
     X509_STORE_CTX_set_current_cert(ctx, sk_X509_value(chain, 0));
     X509_STORE_CTX_set_error(ctx, X509_V_ERR_UNSPECIFIED);
@@ -338,10 +128,9 @@ static int gate_and_dates(const run_state *r, STACK_OF(X509) * chain,
     X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(r->ctx);
     int n = sk_X509_num(chain), bad = -1, gate_from, d;
 
-    gate_from = dsec_gate_chain(
-        chain, top_trusted, &bad, dsprov_link_built,
-        path_index >= 0 ? X509_STORE_CTX_get_ex_data(r->ctx, path_index)
-                        : NULL);
+    gate_from =
+        dsec_gate_chain(chain, top_trusted, &bad, dsprov_state_link_built,
+                        dsprov_state_path_get0(r->ctx));
     if (bad >= 0) {
         not_checked(r->rep, bad,
                     "signature does not verify with the issuer's key; no CDP "
@@ -375,7 +164,7 @@ static int check_links(const run_state *r, DSPROV_CTX *prov,
                        STACK_OF(X509) * chain, int gate_from, int last,
                        time_t now)
 {
-    dsprov_path_state *st = dsprov_path_state_of(r->ctx);
+    dsprov_path_state *st = dsprov_state_path(r->ctx);
     int fallback_sigs = 0, n = sk_X509_num(chain), d, ok = 1;
     X509 **v = OPENSSL_malloc(sizeof(*v) * (size_t)n);
     dsprov_link_state **links = NULL;
@@ -433,14 +222,14 @@ static int check_links(const run_state *r, DSPROV_CTX *prov,
         dsprov_link_free(links[d]);
     }
     OPENSSL_free(links);
-    dsprov_chain_clear(&c);
+    dsprov_link_chain_clear(&c);
     OPENSSL_free(v);
     return ok;
 }
 
-static int dsprov_check_revocation(X509_STORE_CTX *ctx)
+int dsprov_revocation_check(X509_STORE_CTX *ctx)
 {
-    DSPROV_CTX *prov = active;
+    DSPROV_CTX *prov = dsprov_state_active();
     X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
     const dsec_config *cfg;
@@ -450,10 +239,10 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     time_t now;
 
     if (prov == NULL || prov->eng == NULL) {
-        if (broken) {
+        if (dsprov_state_is_broken()) {
             return check_broken(ctx);
         }
-        return builtin_check_revocation(ctx);
+        return dsprov_state_builtin_check(ctx);
     }
     /* libcurl verifying an https CDP's server from inside a fetch */
     if (dsec_fetch_active()) {
@@ -463,7 +252,7 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
     }
     if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_CRL_CHECK) == 0
         || n <= 0) {
-        return builtin_check_revocation(ctx);
+        return dsprov_state_builtin_check(ctx);
     }
     top_trusted = X509_STORE_CTX_get_num_untrusted(ctx) < n;
     /* a lone trust anchor has no issuer to revoke it */
@@ -477,7 +266,7 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
      * The path builder's report, if any, holds only its log and the fetch
      * time spent (a context verifies once): it becomes this report.
      */
-    r.rep = dsprov_report_get(ctx);
+    r.rep = dsprov_state_report(ctx);
     if (r.rep == NULL) {
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_OUT_OF_MEM);
         return -1;
@@ -498,7 +287,7 @@ static int dsprov_check_revocation(X509_STORE_CTX *ctx)
         return report_error(&r, sk_X509_value(chain, 0), 0,
                             X509_V_ERR_UNABLE_TO_GET_CRL);
     }
-    now = dsprov_verification_time(ctx);
+    now = dsprov_state_time(ctx);
     last = cfg->check_depth == DSEC_DEPTH_LEAF ? 0 : n - 2;
     nesting++;
     /*

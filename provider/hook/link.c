@@ -16,7 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include "hook_internal.h"
+#include "hook/internal.h"
 #include "domainsec/log.h"
 
 /*
@@ -231,34 +231,37 @@ static int issuer_path_good(dsprov_chain *c, int d, STACK_OF(X509) * path,
             ok = 0;
         }
     }
-    dsprov_chain_clear(&nested);
+    dsprov_link_chain_clear(&nested);
     return ok;
 }
 
 /*
  * RFC 5280 6.3.3 (f) beyond the chain: a certificate named as the CRL's
- * issuer, from the builder's pools, that signed it and whose own path the
- * builder validates to the chain's anchor.
+ * issuer, from the verification's candidate sources, that signed it and
+ * whose own path the builder validates to the chain's anchor.
  */
 static X509 *signer_by_path(dsprov_chain *c, int d, const dsec_crl_in *in,
                             failure *best)
 {
     X509 *anchor = c->chain[c->n - 1], *found = NULL;
     dsec_cands cands = { 0 };
+    dsprov_sources sources;
     size_t i;
 
-    if (!dsprov_candidates_by_name(c->ctx, c->prov,
-                                   X509_CRL_get_issuer(in->crl), &cands)) {
+    dsprov_sources_init(&sources, c->ctx, c->prov);
+    if (!dsec_cands_gather(&sources.src, X509_CRL_get_issuer(in->crl),
+                           &cands)) {
         DSEC_ERR e = { 0 };
 
         dsec_err_set(&e, DSEC_ERR_NOMEM, 0, "out of memory");
         keep(best, &e, 5);
+        dsec_cands_clear(&cands);
+        dsprov_sources_clear(&sources);
         return NULL;
     }
     for (i = 0; found == NULL && i < cands.n; i++) {
         X509 *cand = cands.v[i].cert;
         STACK_OF(X509) *path = NULL;
-        dsprov_pools pools = { c->ctx, c->prov };
         dsec_path_params p;
         dsec_path_result r;
         DSEC_ERR e = { 0 };
@@ -278,7 +281,7 @@ static X509 *signer_by_path(dsprov_chain *c, int d, const dsec_crl_in *in,
             keep_mismatch(best, &e);
             continue;
         }
-        dsprov_path_params(&pools, &p, c->sigs);
+        dsprov_sources_params(&sources, c->ctx, c->prov, &p, c->sigs);
         r = dsec_path_build(&p, cand, &path);
         if (r != DSEC_PATH_FOUND || sk_X509_num(path) < 2
             || X509_cmp(sk_X509_value(path, sk_X509_num(path) - 1), anchor)
@@ -297,6 +300,7 @@ static X509 *signer_by_path(dsprov_chain *c, int d, const dsec_crl_in *in,
         sk_X509_pop_free(path, X509_free);
     }
     dsec_cands_clear(&cands);
+    dsprov_sources_clear(&sources);
     return found;
 }
 
@@ -348,7 +352,7 @@ static dsec_rv resolve_signer(void *arg, const dsec_crl_in *in, X509 **signer,
     return DSEC_OK;
 }
 
-void dsprov_chain_clear(dsprov_chain *c)
+void dsprov_link_chain_clear(dsprov_chain *c)
 {
     if (c != NULL) {
         sk_X509_pop_free(c->keep, X509_free);
