@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface of the domainsec command: the subcommand entry points
- * dispatched by main.c and the helpers they share (loading the OpenSSL
- * configuration that activates the provider, finding the provider's report
- * index, reading certificate files, parsing times, formatting names).
+ * dispatched by main.c and the helpers they share, by file: reading a
+ * subcommand's command line (options.c), loading the OpenSSL configuration
+ * that activates the provider and reading its section (config.c), printing
+ * names, times and CRLs (print.c), reading certificate files and checking
+ * CRLs (certs.c).
  */
 #ifndef DOMAINSEC_CLI_CLI_H
 #define DOMAINSEC_CLI_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
+#include "domainsec/classify.h"
 #include "domainsec/common.h"
 #include "domainsec/config.h"
 #include "domainsec/names.h"
@@ -29,6 +35,47 @@ int dsec_cli_trust(int argc, char **argv);
 int dsec_cli_fetch(int argc, char **argv);
 int dsec_cli_doctor(int argc, char **argv);
 
+/* options.c: how a subcommand's command line is read. */
+typedef struct {
+    const char *cmd; /* the subcommand, for the messages */
+    const struct option *longopts; /* its options, "help" as 'h' */
+    void (*usage)(FILE *fp); /* prints its --help text */
+    const char *operand; /* its one operand ("URL"), or NULL for none */
+    int flags; /* DSEC_CLI_SYNTAX_*: each command's messages, kept */
+} dsec_cli_syntax;
+
+/* An unknown option is named as written, a short one too (not as -c). */
+#define DSEC_CLI_SYNTAX_AS_WRITTEN 0x1
+/* "option needs an argument: 'X'" instead of "option 'X' needs ...". */
+#define DSEC_CLI_SYNTAX_ARG_AFTER 0x2
+
+/*
+ * The next option of argv (getopt_long), for the subcommand to handle: its
+ * value (optarg holds its argument). Returns 0 when the command line is
+ * done with here, *ret then being -1 to go on (the operand, if any, is
+ * argv[optind]) or the exit code once --help or a usage error is printed.
+ */
+int dsec_cli_next_option(const dsec_cli_syntax *syn, int argc, char **argv,
+                         int *ret);
+
+/*
+ * Print "domainsec CMD: <message>" and the hint to --help to stderr;
+ * returns DSEC_EXIT_USAGE.
+ */
+int dsec_cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/*
+ * The --at value of CMD: seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ
+ * into *out. Returns -1, or the usage error's exit code.
+ */
+int dsec_cli_option_at(const char *cmd, const char *arg, time_t *out);
+
+/* config.c: the OpenSSL configuration and the provider it loads. */
+
 /*
  * Load the OpenSSL configuration (file, or OPENSSL_CONF / the default when
  * file is NULL) into the default library context and check that it
@@ -37,31 +84,14 @@ int dsec_cli_doctor(int argc, char **argv);
  */
 int dsec_cli_load_config(const char *file);
 
+/* The loaded domainsec provider (borrowed), or NULL. */
+OSSL_PROVIDER *dsec_cli_provider(void);
+
 /*
  * The ex_data index under which the provider keeps its dsec_report, or -1
  * (with a warning on stderr) when the provider does not publish it.
  */
 int dsec_cli_report_index(void);
-
-/*
- * Read every certificate of a PEM file (bundles allowed) or a DER file into
- * *out (a new stack, at least one certificate). On failure returns 0 and
- * writes a message into why.
- */
-int dsec_cli_load_certs(const char *path, STACK_OF(X509) * *out, char *why,
-                        size_t whylen);
-
-/*
- * Parse seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ. Returns 1 and sets
- * *out, or 0 when s is not one of these.
- */
-int dsec_cli_parse_time(const char *s, time_t *out);
-
-/* One-line form of name into buf (always NUL-terminated). */
-void dsec_cli_name(const X509_NAME *name, char *buf, size_t len);
-
-/* ISO 8601 form of t into buf (always NUL-terminated). */
-void dsec_cli_asn1_time(const ASN1_TIME *t, char *buf, size_t len);
 
 /*
  * The configuration file the way OpenSSL picks it: file, else
@@ -121,6 +151,14 @@ int dsec_cli_module_diagnose(const char *file, char *why, size_t whylen,
 int dsec_cli_read_settings(const char *file, dsec_config **out, char **section,
                            char *why, size_t whylen);
 
+/* print.c: names, times, CRLs and the provider's report in the output. */
+
+/* One-line form of name into buf (always NUL-terminated). */
+void dsec_cli_name(const X509_NAME *name, char *buf, size_t len);
+
+/* ISO 8601 form of t into buf (always NUL-terminated). */
+void dsec_cli_asn1_time(const ASN1_TIME *t, char *buf, size_t len);
+
 /*
  * Print the details of a CRL, one "label: value" line each, every line
  * prefixed by indent: issuer, thisUpdate, nextUpdate, CRL number, entries
@@ -130,6 +168,25 @@ void dsec_cli_print_crl(X509_CRL *crl, const char *indent);
 
 /* One-line summary of a CRL (issuer, number, entries, nextUpdate). */
 void dsec_cli_crl_summary(X509_CRL *crl, char *buf, size_t len);
+
+/*
+ * The provider's report of a verification: the paths the path builder
+ * tried, every CRL fetch attempt (URL, result, source, HTTP status, bytes,
+ * time, route, the CRL), and the revocation decision per depth. rep may be
+ * NULL (no report: revocation was not checked).
+ */
+struct dsec_report;
+void dsec_cli_print_report(const struct dsec_report *rep);
+
+/* certs.c: certificate files and the CLI's own CRL checks. */
+
+/*
+ * Read every certificate of a PEM file (bundles allowed) or a DER file into
+ * *out (a new stack, at least one certificate). On failure returns 0 and
+ * writes a message into why.
+ */
+int dsec_cli_load_certs(const char *path, STACK_OF(X509) * *out, char *why,
+                        size_t whylen);
 
 /*
  * The time and completeness checks of the library's dsec_crl_check, which

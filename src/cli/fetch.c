@@ -6,11 +6,10 @@
  * dsec_fetch_url the provider uses, whatever the scheme, and the route,
  * HTTP status, time, size and the parsed CRL are printed. The CRL's
  * signature is checked with --issuer, or with the certificates of
- * trust_dirs and cross_dirs whose subject is the CRL's issuer. The exit code
- * follows the classification of DESIGN.md section 5.
+ * trust_dirs and cross_dirs whose subject is the CRL's issuer. The class
+ * printed and the exit code are those classify.h gives the outcome
+ * (DESIGN.md section 5); a malformed URL is a usage error.
  */
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +18,17 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include "domainsec/anchors.h"
+#include "domainsec/classify.h"
 #include "domainsec/common.h"
 #include "domainsec/config.h"
 #include "domainsec/crl.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
-#include "domainsec/report.h"
 #include "cli.h"
 
-enum { DSEC_FOPT_CONFIG = 256, DSEC_FOPT_ISSUER, DSEC_FOPT_AT };
+enum { CLI_FETCH_OPT_CONFIG = 256, CLI_FETCH_OPT_ISSUER, CLI_FETCH_OPT_AT };
 
-struct dsec_fetch_opts {
+struct cli_fetch_opts {
     const char *config;
     const char *issuer;
     int have_at;
@@ -37,7 +36,16 @@ struct dsec_fetch_opts {
     const char *url;
 };
 
-static void dsec_fetch_usage(FILE *fp)
+/* What the run holds, freed at its end. */
+struct cli_fetch_run {
+    dsec_config *cfg;
+    STACK_OF(X509) * issuers; /* --issuer: the first one is used */
+    dsec_fetch_result res;
+    X509_CRL *crl;
+    time_t now; /* --at, or when the command started */
+};
+
+static void cli_fetch_usage(FILE *fp)
 {
     fprintf(fp,
             "Usage: %s fetch [OPTIONS] URL\n"
@@ -73,76 +81,133 @@ static void dsec_fetch_usage(FILE *fp)
             DSEC_EXIT_TRANSIENT, DSEC_EXIT_USAGE, DSEC_EXIT_CONFIG);
 }
 
-static int dsec_fetch_usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int dsec_fetch_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "%s fetch: ", DSEC_CLI_PROG);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '%s fetch --help'.\n", DSEC_CLI_PROG);
-    return DSEC_EXIT_USAGE;
-}
-
 /* Returns -1 to go on, else the exit code. */
-static int dsec_fetch_parse(int argc, char **argv, struct dsec_fetch_opts *opts)
+static int cli_fetch_parse(int argc, char **argv, struct cli_fetch_opts *opts)
 {
     static const struct option longopts[] = {
-        { "config", required_argument, NULL, DSEC_FOPT_CONFIG },
-        { "issuer", required_argument, NULL, DSEC_FOPT_ISSUER },
-        { "at", required_argument, NULL, DSEC_FOPT_AT },
+        { "config", required_argument, NULL, CLI_FETCH_OPT_CONFIG },
+        { "issuer", required_argument, NULL, CLI_FETCH_OPT_ISSUER },
+        { "at", required_argument, NULL, CLI_FETCH_OPT_AT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    int c;
+    static const dsec_cli_syntax syntax = { "fetch", longopts, cli_fetch_usage,
+                                            "URL", 0 };
+    int c, ret = -1;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    while ((c = dsec_cli_next_option(&syntax, argc, argv, &ret)) > 0) {
         switch (c) {
-        case DSEC_FOPT_CONFIG:
+        case CLI_FETCH_OPT_CONFIG:
             opts->config = optarg;
             break;
-        case DSEC_FOPT_ISSUER:
+        case CLI_FETCH_OPT_ISSUER:
             opts->issuer = optarg;
             break;
-        case DSEC_FOPT_AT:
-            if (!dsec_cli_parse_time(optarg, &opts->at)) {
-                return dsec_fetch_usage_error(
-                    "bad --at '%s' (seconds since the epoch or "
-                    "YYYY-MM-DDTHH:MM:SSZ)",
-                    optarg);
+        case CLI_FETCH_OPT_AT:
+            ret = dsec_cli_option_at("fetch", optarg, &opts->at);
+            if (ret >= 0) {
+                return ret;
             }
             opts->have_at = 1;
             break;
-        case 'h':
-            dsec_fetch_usage(stdout);
-            return DSEC_EXIT_VALID;
-        case ':':
-            return dsec_fetch_usage_error("option '%s' needs an argument",
-                                          argv[optind - 1]);
-        default:
-            if (optopt > 0 && optopt < 256) {
-                return dsec_fetch_usage_error("unknown option '-%c'", optopt);
-            }
-            return dsec_fetch_usage_error("unknown option '%s'",
-                                          argv[optind - 1]);
         }
     }
-    if (optind >= argc) {
-        return dsec_fetch_usage_error("missing URL");
+    if (ret < 0) {
+        opts->url = argv[optind];
     }
-    if (optind + 1 < argc) {
-        return dsec_fetch_usage_error("unexpected argument '%s'",
-                                      argv[optind + 1]);
+    return ret;
+}
+
+/*
+ * The configuration, the domainsec settings and the --issuer certificate.
+ * Returns -1 to go on, else the exit code.
+ */
+static int cli_fetch_setup(const struct cli_fetch_opts *opts,
+                           struct cli_fetch_run *run)
+{
+    char why[512];
+    int ret;
+
+    ret = dsec_cli_load_config(opts->config);
+    if (ret != 0) {
+        return ret;
     }
-    opts->url = argv[optind];
+    if (!dsec_cli_read_settings(opts->config, &run->cfg, NULL, why,
+                                sizeof(why))) {
+        fprintf(stderr, "%s fetch: %s\n", DSEC_CLI_PROG, why);
+        return DSEC_EXIT_CONFIG;
+    }
+    /* everything is printed here; the library's own log lines would repeat */
+    dsec_log_configure(DSEC_LOG_NONE, DSEC_LOG_ERR);
+    if (opts->issuer != NULL
+        && !dsec_cli_load_certs(opts->issuer, &run->issuers, why,
+                                sizeof(why))) {
+        fprintf(stderr, "%s fetch: --issuer: %s\n", DSEC_CLI_PROG, why);
+        return DSEC_EXIT_USAGE;
+    }
+    run->now = opts->have_at ? opts->at : time(NULL);
+    return -1;
+}
+
+/* The class line of a failure, as classify.h says; returns the exit code. */
+static int cli_fetch_class(dsec_rv rv)
+{
+    dsec_class cls = dsec_classify_rv(rv);
+
+    printf("class:      %s\n", dsec_classify_name(cls));
+    return dsec_classify_exit_code(cls);
+}
+
+/* The result line of a failure and its class; returns the exit code. */
+static int cli_fetch_failed(dsec_rv rv, const char *what)
+{
+    printf("result:     %s: %s\n", dsec_rv_name(rv), what);
+    return cli_fetch_class(rv);
+}
+
+/*
+ * Fetch the URL and parse the CRL into run->crl, printing how the fetch
+ * went. Returns -1 to go on, else the exit code.
+ */
+static int cli_fetch_get(const struct cli_fetch_opts *opts,
+                         struct cli_fetch_run *run)
+{
+    const dsec_fetch_result *res = &run->res;
+    dsec_fetch_policy pol;
+    DSEC_ERR err = { 0 };
+    char url[512];
+    dsec_rv rv;
+
+    dsec_log_mask_url(opts->url, url, sizeof(url));
+    printf("url:        %s\n", url);
+    dsec_fetch_policy_from_config(run->cfg, &pol);
+    rv = dsec_fetch_url(&pol, opts->url, &run->res, &err);
+    if (rv == DSEC_ERR_SCHEME || rv == DSEC_ERR_INVALID) {
+        /* refused before any network activity */
+        printf("result:     refused: %s\n", err.msg);
+        if (rv == DSEC_ERR_INVALID) {
+            /* a malformed URL: the command line must change, a usage error
+               (the CLI's own decision, not a class of classify.h) */
+            printf("class:      usage\n");
+            return DSEC_EXIT_USAGE;
+        }
+        return cli_fetch_class(rv);
+    }
+    printf("route:      %s\n", res->route[0] != '\0' ? res->route : "(none)");
+    if (res->status != 0) {
+        printf("status:     HTTP %ld\n", res->status);
+    }
+    printf("time:       %.3f s\n", res->seconds);
+    printf("size:       %zu bytes\n", res->len);
+    if (res->redirects > 0) {
+        printf("redirects:  %d\n", res->redirects);
+    }
+    if (rv == DSEC_OK) {
+        rv = dsec_crl_parse(res->data, res->len, &run->crl, &err);
+    }
+    if (rv != DSEC_OK) {
+        return cli_fetch_failed(rv, err.msg);
+    }
     return -1;
 }
 
@@ -150,8 +215,8 @@ static int dsec_fetch_parse(int argc, char **argv, struct dsec_fetch_opts *opts)
  * Check the signature with the --issuer certificate. Returns DSEC_OK,
  * DSEC_ERR_CRL_SIG or DSEC_ERR_CRL_ISSUER and prints the line.
  */
-static dsec_rv dsec_fetch_sig_given(X509_CRL *crl, X509 *issuer,
-                                    const char *file)
+static dsec_rv cli_fetch_sig_given(X509_CRL *crl, X509 *issuer,
+                                   const char *file)
 {
     char name[512];
     int same_name, ok;
@@ -184,8 +249,8 @@ static dsec_rv dsec_fetch_sig_given(X509_CRL *crl, X509 *issuer,
  * candidates exist but none verifies, DSEC_ERR_NOT_FOUND when there are
  * none; prints the line in the first two cases.
  */
-static dsec_rv dsec_fetch_sig_dirs(X509_CRL *crl, const char *dirs,
-                                   const char *directive)
+static dsec_rv cli_fetch_sig_dirs(X509_CRL *crl, const char *dirs,
+                                  const char *directive)
 {
     dsec_anchors *set = NULL;
     DSEC_ERR err = { 0 };
@@ -225,121 +290,79 @@ done:
     return rv;
 }
 
+/*
+ * The signature check: with the --issuer certificate, else with the
+ * certificates of trust_dirs and cross_dirs named like the CRL's issuer.
+ * DSEC_OK when it verifies or cannot be checked.
+ */
+static dsec_rv cli_fetch_signature(const struct cli_fetch_opts *opts,
+                                   const struct cli_fetch_run *run)
+{
+    X509 *issuer = run->issuers != NULL ? sk_X509_value(run->issuers, 0) : NULL;
+    dsec_rv srv;
+
+    if (issuer != NULL) {
+        return cli_fetch_sig_given(run->crl, issuer, opts->issuer);
+    }
+    srv = cli_fetch_sig_dirs(run->crl, run->cfg->trust_dirs, "trust_dirs");
+    if (srv == DSEC_ERR_NOT_FOUND) {
+        srv = cli_fetch_sig_dirs(run->crl, run->cfg->cross_dirs, "cross_dirs");
+    }
+    if (srv == DSEC_ERR_NOT_FOUND) {
+        printf("signature:  not checked: the CRL's issuer is in neither "
+               "trust_dirs nor cross_dirs (give --issuer CERT)\n");
+        srv = DSEC_OK;
+    } else if (srv == DSEC_ERR_INTERNAL) {
+        srv = DSEC_OK;
+    }
+    return srv;
+}
+
+/* Print the CRL, its validity and signature, and the result; exit code. */
+static int cli_fetch_judge(const struct cli_fetch_opts *opts,
+                           const struct cli_fetch_run *run)
+{
+    char why[512];
+    dsec_rv trv, srv;
+
+    printf("CRL:\n");
+    dsec_cli_print_crl(run->crl, "  ");
+    trv = dsec_cli_crl_time(run->crl, run->now, run->cfg->stale_grace, why,
+                            sizeof(why));
+    printf("validity:   %s\n", why);
+    srv = cli_fetch_signature(opts, run);
+    if (srv != DSEC_OK) {
+        return cli_fetch_failed(srv, "the CRL's signature does not verify");
+    }
+    if (trv != DSEC_OK) {
+        return cli_fetch_failed(trv, why);
+    }
+    printf("result:     ok\n");
+    return dsec_classify_exit_code(DSEC_CLASS_VALID);
+}
+
 int dsec_cli_fetch(int argc, char **argv)
 {
-    struct dsec_fetch_opts opts;
-    dsec_config *cfg = NULL;
-    STACK_OF(X509) *issuers = NULL;
-    X509 *issuer = NULL;
-    X509_CRL *crl = NULL;
-    dsec_fetch_policy pol;
-    dsec_fetch_result res;
-    DSEC_ERR err = { 0 };
-    char url[512];
-    char why[512];
-    dsec_rv rv, trv, srv;
-    time_t now;
+    struct cli_fetch_opts opts;
+    struct cli_fetch_run run;
     int ret;
 
     memset(&opts, 0, sizeof(opts));
-    memset(&res, 0, sizeof(res));
-    ret = dsec_fetch_parse(argc, argv, &opts);
-    if (ret >= 0) {
-        goto done;
+    memset(&run, 0, sizeof(run));
+    ret = cli_fetch_parse(argc, argv, &opts);
+    if (ret < 0) {
+        ret = cli_fetch_setup(&opts, &run);
     }
-    ret = dsec_cli_load_config(opts.config);
-    if (ret != 0) {
-        goto done;
+    if (ret < 0) {
+        ret = cli_fetch_get(&opts, &run);
     }
-    ret = DSEC_EXIT_CONFIG;
-    if (!dsec_cli_read_settings(opts.config, &cfg, NULL, why, sizeof(why))) {
-        fprintf(stderr, "%s fetch: %s\n", DSEC_CLI_PROG, why);
-        goto done;
+    if (ret < 0) {
+        ret = cli_fetch_judge(&opts, &run);
     }
-    /* everything is printed here; the library's own log lines would repeat */
-    dsec_log_configure(DSEC_LOG_NONE, DSEC_LOG_ERR);
-    ret = DSEC_EXIT_USAGE;
-    if (opts.issuer != NULL) {
-        if (!dsec_cli_load_certs(opts.issuer, &issuers, why, sizeof(why))) {
-            fprintf(stderr, "%s fetch: --issuer: %s\n", DSEC_CLI_PROG, why);
-            goto done;
-        }
-        issuer = sk_X509_value(issuers, 0);
-    }
-    now = opts.have_at ? opts.at : time(NULL);
-
-    dsec_log_mask_url(opts.url, url, sizeof(url));
-    printf("url:        %s\n", url);
-    dsec_fetch_policy_from_config(cfg, &pol);
-    rv = dsec_fetch_url(&pol, opts.url, &res, &err);
-    if (rv == DSEC_ERR_SCHEME || rv == DSEC_ERR_INVALID) {
-        /* refused before any network activity */
-        printf("result:     refused: %s\n", err.msg);
-        printf("class:      %s\n", rv == DSEC_ERR_SCHEME ? "fatal" : "usage");
-        ret = rv == DSEC_ERR_SCHEME ? DSEC_EXIT_FATAL : DSEC_EXIT_USAGE;
-        goto done;
-    }
-    printf("route:      %s\n", res.route[0] != '\0' ? res.route : "(none)");
-    if (res.status != 0) {
-        printf("status:     HTTP %ld\n", res.status);
-    }
-    printf("time:       %.3f s\n", res.seconds);
-    printf("size:       %zu bytes\n", res.len);
-    if (res.redirects > 0) {
-        printf("redirects:  %d\n", res.redirects);
-    }
-    if (rv != DSEC_OK) {
-        printf("result:     %s: %s\n", dsec_rv_name(rv), err.msg);
-        printf("class:      transient\n");
-        ret = DSEC_EXIT_TRANSIENT;
-        goto done;
-    }
-    rv = dsec_crl_parse(res.data, res.len, &crl, &err);
-    if (rv != DSEC_OK) {
-        printf("result:     %s: %s\n", dsec_rv_name(rv), err.msg);
-        printf("class:      transient\n");
-        ret = DSEC_EXIT_TRANSIENT;
-        goto done;
-    }
-    printf("CRL:\n");
-    dsec_cli_print_crl(crl, "  ");
-    trv = dsec_cli_crl_time(crl, now, cfg->stale_grace, why, sizeof(why));
-    printf("validity:   %s\n", why);
-
-    if (issuer != NULL) {
-        srv = dsec_fetch_sig_given(crl, issuer, opts.issuer);
-    } else {
-        srv = dsec_fetch_sig_dirs(crl, cfg->trust_dirs, "trust_dirs");
-        if (srv == DSEC_ERR_NOT_FOUND) {
-            srv = dsec_fetch_sig_dirs(crl, cfg->cross_dirs, "cross_dirs");
-        }
-        if (srv == DSEC_ERR_NOT_FOUND) {
-            printf("signature:  not checked: the CRL's issuer is in neither "
-                   "trust_dirs nor cross_dirs (give --issuer CERT)\n");
-            srv = DSEC_OK;
-        } else if (srv == DSEC_ERR_INTERNAL) {
-            srv = DSEC_OK;
-        }
-    }
-    if (srv != DSEC_OK) {
-        printf("result:     %s: the CRL's signature does not verify\n",
-               dsec_rv_name(srv));
-        printf("class:      transient\n");
-        ret = DSEC_EXIT_TRANSIENT;
-    } else if (trv != DSEC_OK) {
-        printf("result:     %s: %s\n", dsec_rv_name(trv), why);
-        printf("class:      transient\n");
-        ret = DSEC_EXIT_TRANSIENT;
-    } else {
-        printf("result:     ok\n");
-        ret = DSEC_EXIT_VALID;
-    }
-
-done:
-    X509_CRL_free(crl);
-    sk_X509_pop_free(issuers, X509_free);
-    dsec_fetch_result_clear(&res);
-    dsec_config_free(cfg);
+    X509_CRL_free(run.crl);
+    sk_X509_pop_free(run.issuers, X509_free);
+    dsec_fetch_result_clear(&run.res);
+    dsec_config_free(run.cfg);
     ERR_clear_error();
     fflush(stdout);
     return ret;

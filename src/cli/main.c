@@ -8,16 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
-#include "domainsec/report.h"
+#include "domainsec/classify.h"
 #include "cli.h"
 
-struct dsec_cli_cmd {
+struct cli_cmd {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
 };
 
-static const struct dsec_cli_cmd dsec_cli_cmds[] = {
+static const struct cli_cmd cli_cmds[] = {
     { "verify", dsec_cli_verify,
       "verify a certificate chain, checking revocation online" },
     { "fetch", dsec_cli_fetch,
@@ -29,9 +29,9 @@ static const struct dsec_cli_cmd dsec_cli_cmds[] = {
     { NULL, NULL, NULL }
 };
 
-static void dsec_cli_usage(FILE *fp)
+static void cli_usage(FILE *fp)
 {
-    const struct dsec_cli_cmd *cmd;
+    const struct cli_cmd *cmd;
 
     fprintf(fp,
             "Usage: %s [--help] [--version] COMMAND [OPTIONS] [ARGS]\n"
@@ -43,7 +43,7 @@ static void dsec_cli_usage(FILE *fp)
             "\n"
             "Commands:\n",
             DSEC_CLI_PROG);
-    for (cmd = dsec_cli_cmds; cmd->name != NULL; cmd++) {
+    for (cmd = cli_cmds; cmd->name != NULL; cmd++) {
         fprintf(fp, "  %-10s %s\n", cmd->name, cmd->summary);
     }
     fprintf(fp,
@@ -68,7 +68,7 @@ static void dsec_cli_usage(FILE *fp)
             DSEC_EXIT_TRANSIENT, DSEC_EXIT_USAGE, DSEC_EXIT_CONFIG);
 }
 
-static void dsec_cli_version(void)
+static void cli_version(void)
 {
     printf("%s %s (%s)\n", DSEC_CLI_PROG, DOMAINSEC_VERSION_STRING,
            OpenSSL_version(OPENSSL_VERSION));
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
-    const struct dsec_cli_cmd *cmd;
+    const struct cli_cmd *cmd;
     int c;
     int ret = DSEC_EXIT_USAGE;
 
@@ -90,11 +90,11 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'h':
-            dsec_cli_usage(stdout);
+            cli_usage(stdout);
             ret = DSEC_EXIT_VALID;
             goto done;
         case 'V':
-            dsec_cli_version();
+            cli_version();
             ret = DSEC_EXIT_VALID;
             goto done;
         default:
@@ -111,10 +111,10 @@ int main(int argc, char **argv)
     }
     if (optind >= argc) {
         fprintf(stderr, "%s: missing command\n", DSEC_CLI_PROG);
-        dsec_cli_usage(stderr);
+        cli_usage(stderr);
         goto done;
     }
-    for (cmd = dsec_cli_cmds; cmd->name != NULL; cmd++) {
+    for (cmd = cli_cmds; cmd->name != NULL; cmd++) {
         if (strcmp(cmd->name, argv[optind]) == 0) {
             break;
         }

@@ -9,8 +9,6 @@
  * VALID), SHA-256 fingerprint and source file, then every file or
  * directory that was skipped and why.
  */
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/err.h>
@@ -21,12 +19,12 @@
 #include <openssl/x509.h>
 #include "domainsec/anchors.h"
 #include "domainsec/log.h"
-#include "domainsec/report.h"
 #include "cli.h"
 
-#define DSEC_TRUST_NAME_LEN 512
+#define CLI_TRUST_NAME_LEN 512
+/* The provider parameters holding its effective directory lists. */
 
-static void dsec_trust_usage(FILE *fp)
+static void cli_trust_usage(FILE *fp)
 {
     fprintf(fp,
             "Usage: %s trust list [--config FILE]\n"
@@ -47,49 +45,18 @@ static void dsec_trust_usage(FILE *fp)
             DSEC_CLI_PROG, DSEC_EXIT_VALID, DSEC_EXIT_USAGE, DSEC_EXIT_CONFIG);
 }
 
-static int dsec_trust_usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int dsec_trust_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "%s trust: ", DSEC_CLI_PROG);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '%s trust --help'.\n", DSEC_CLI_PROG);
-    return DSEC_EXIT_USAGE;
-}
-
-static int dsec_trust_find_provider(OSSL_PROVIDER *prov, void *cbdata)
-{
-    OSSL_PROVIDER **found = cbdata;
-    const char *name = OSSL_PROVIDER_get0_name(prov);
-
-    if (name != NULL && strcmp(name, DSEC_CLI_PROVIDER) == 0) {
-        *found = prov;
-        return 0;
-    }
-    return 1;
-}
-
 /*
  * The provider's trust_dirs and cross_dirs (borrowed from the provider).
  * Returns 0 after printing why when it does not publish them.
  */
-static int dsec_trust_dirs(const char **trust, const char **cross)
+static int cli_trust_dirs(const char **trust, const char **cross)
 {
-    OSSL_PROVIDER *prov = NULL;
+    OSSL_PROVIDER *prov = dsec_cli_provider();
     OSSL_PARAM params[3];
     int ok = 0;
 
     *trust = NULL;
     *cross = NULL;
-    OSSL_PROVIDER_do_all(NULL, dsec_trust_find_provider, &prov);
     if (prov == NULL) {
         fprintf(stderr, "%s trust: the domainsec provider is not loaded\n",
                 DSEC_CLI_PROG);
@@ -115,8 +82,8 @@ done:
 }
 
 /* Colon-separated upper-case hex, as `openssl x509 -fingerprint` prints. */
-static void dsec_trust_hex(const unsigned char *md, size_t len, char *buf,
-                           size_t buflen)
+static void cli_trust_hex(const unsigned char *md, size_t len, char *buf,
+                          size_t buflen)
 {
     size_t i;
     size_t at = 0;
@@ -128,12 +95,12 @@ static void dsec_trust_hex(const unsigned char *md, size_t len, char *buf,
     }
 }
 
-static void dsec_trust_print_cert(const char *kind, const dsec_anchors *set,
-                                  size_t i)
+static void cli_trust_print_cert(const char *kind, const dsec_anchors *set,
+                                 size_t i)
 {
     X509 *x = dsec_anchors_get0(set, i);
-    char subject[DSEC_TRUST_NAME_LEN];
-    char issuer[DSEC_TRUST_NAME_LEN];
+    char subject[CLI_TRUST_NAME_LEN];
+    char issuer[CLI_TRUST_NAME_LEN];
     char before[64];
     char after[64];
     char hex[3 * EVP_MAX_MD_SIZE + 1];
@@ -154,7 +121,7 @@ static void dsec_trust_print_cert(const char *kind, const dsec_anchors *set,
     }
     md = dsec_anchors_get0_fingerprint(set, i, NID_sha256, &mdlen);
     if (md != NULL) {
-        dsec_trust_hex(md, mdlen, hex, sizeof(hex));
+        cli_trust_hex(md, mdlen, hex, sizeof(hex));
     } else {
         snprintf(hex, sizeof(hex), "(unknown)");
     }
@@ -166,7 +133,7 @@ static void dsec_trust_print_cert(const char *kind, const dsec_anchors *set,
     printf("    file:      %s\n", dsec_anchors_source(set, i));
 }
 
-static void dsec_trust_print_skipped(const char *what, const dsec_anchors *set)
+static void cli_trust_print_skipped(const char *what, const dsec_anchors *set)
 {
     const char *path;
     const char *why;
@@ -177,73 +144,51 @@ static void dsec_trust_print_skipped(const char *what, const dsec_anchors *set)
     }
 }
 
-int dsec_cli_trust(int argc, char **argv)
+/*
+ * The action (list) and its options. Returns -1 to go on, else the exit
+ * code.
+ */
+static int cli_trust_parse(int argc, char **argv, const char **config)
 {
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    const char *config = NULL;
-    const char *trust_dirs = NULL;
-    const char *cross_dirs = NULL;
-    dsec_anchors *roots = NULL;
-    dsec_anchors *cross = NULL;
-    DSEC_ERR err = { 0 };
-    char **av = argv + 1;
-    int ac = argc - 1;
-    size_t i;
-    int c;
-    int ret = DSEC_EXIT_USAGE;
+    static const dsec_cli_syntax syntax = { "trust", longopts, cli_trust_usage,
+                                            NULL, DSEC_CLI_SYNTAX_AS_WRITTEN };
+    int c, ret = -1;
 
     /* argv[0] is "trust": the action comes first, then its options */
     if (argc >= 2
         && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        dsec_trust_usage(stdout);
-        ret = DSEC_EXIT_VALID;
-        goto done;
+        cli_trust_usage(stdout);
+        return DSEC_EXIT_VALID;
     }
     if (argc < 2) {
-        ret = dsec_trust_usage_error("missing action (list)");
-        goto done;
+        return dsec_cli_usage_error("trust", "missing action (list)");
     }
     if (strcmp(argv[1], "list") != 0) {
-        ret = dsec_trust_usage_error("unknown action '%s' (list)", argv[1]);
-        goto done;
+        return dsec_cli_usage_error("trust", "unknown action '%s' (list)",
+                                    argv[1]);
     }
-    opterr = 0;
-    while ((c = getopt_long(ac, av, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config = optarg;
-            break;
-        case 'h':
-            dsec_trust_usage(stdout);
-            ret = DSEC_EXIT_VALID;
-            goto done;
-        case ':':
-            ret = dsec_trust_usage_error("option '%s' needs an argument",
-                                         av[optind - 1]);
-            goto done;
-        default:
-            ret = dsec_trust_usage_error("unknown option '%s'", av[optind - 1]);
-            goto done;
+    while ((c = dsec_cli_next_option(&syntax, argc - 1, argv + 1, &ret)) > 0) {
+        if (c == 'c') {
+            *config = optarg;
         }
     }
-    if (optind < ac) {
-        ret = dsec_trust_usage_error("unexpected argument '%s'", av[optind]);
-        goto done;
-    }
-    ret = dsec_cli_load_config(config);
-    if (ret != 0) {
-        goto done;
-    }
-    ret = DSEC_EXIT_CONFIG;
-    if (!dsec_trust_dirs(&trust_dirs, &cross_dirs)) {
-        goto done;
-    }
-    /* skipped files are listed below with their reason: no log lines */
-    dsec_log_configure(DSEC_LOG_NONE, DSEC_LOG_ERR);
+    return ret;
+}
+
+/* The anchors, cross-certificates and skipped files; returns the exit code. */
+static int cli_trust_list(const char *trust_dirs, const char *cross_dirs)
+{
+    dsec_anchors *roots = NULL;
+    dsec_anchors *cross = NULL;
+    DSEC_ERR err = { 0 };
+    size_t i;
+    int ret = DSEC_EXIT_CONFIG;
+
     if (dsec_anchors_load(trust_dirs, &roots, &err) != DSEC_OK
         || dsec_anchors_load(cross_dirs, &cross, &err) != DSEC_OK) {
         fprintf(stderr, "%s trust: %s\n", DSEC_CLI_PROG, err.msg);
@@ -252,20 +197,44 @@ int dsec_cli_trust(int argc, char **argv)
     printf("trust_dirs: %s\n", trust_dirs);
     printf("cross_dirs: %s\n", cross_dirs);
     for (i = 0; i < dsec_anchors_count(roots); i++) {
-        dsec_trust_print_cert("anchor", roots, i);
+        cli_trust_print_cert("anchor", roots, i);
     }
     for (i = 0; i < dsec_anchors_count(cross); i++) {
-        dsec_trust_print_cert("cross", cross, i);
+        cli_trust_print_cert("cross", cross, i);
     }
-    dsec_trust_print_skipped("trust_dirs", roots);
-    dsec_trust_print_skipped("cross_dirs", cross);
+    cli_trust_print_skipped("trust_dirs", roots);
+    cli_trust_print_skipped("cross_dirs", cross);
     printf("%zu anchors, %zu cross-certificates, %zu skipped\n",
            dsec_anchors_count(roots), dsec_anchors_count(cross),
            dsec_anchors_skipped_count(roots)
                + dsec_anchors_skipped_count(cross));
     ret = DSEC_EXIT_VALID;
+
 done:
     dsec_anchors_free(roots);
     dsec_anchors_free(cross);
     return ret;
+}
+
+int dsec_cli_trust(int argc, char **argv)
+{
+    const char *config = NULL;
+    const char *trust_dirs = NULL;
+    const char *cross_dirs = NULL;
+    int ret;
+
+    ret = cli_trust_parse(argc, argv, &config);
+    if (ret >= 0) {
+        return ret;
+    }
+    ret = dsec_cli_load_config(config);
+    if (ret != 0) {
+        return ret;
+    }
+    if (!cli_trust_dirs(&trust_dirs, &cross_dirs)) {
+        return DSEC_EXIT_CONFIG;
+    }
+    /* skipped files are listed below with their reason: no log lines */
+    dsec_log_configure(DSEC_LOG_NONE, DSEC_LOG_ERR);
+    return cli_trust_list(trust_dirs, cross_dirs);
 }

@@ -5,11 +5,10 @@
  * X509_STORE_new() after the configuration is loaded, so the provider's
  * hook installs revocation checking on it; this file only builds the
  * verification, stops at the first error (as hosts with verify_return_error
- * do), and prints the chain, the CDP attempts from the provider's report and
- * the classification, whose exit code is 0 valid, 1 fatal, 75 transient.
+ * do), and prints the chain, the provider's report (print.c) and the class
+ * classify.h gives the outcome, whose exit code is 0 valid, 1 fatal, 75
+ * transient.
  */
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +17,25 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include "domainsec/classify.h"
 #include "domainsec/common.h"
-#include "domainsec/log.h"
-#include "domainsec/decide.h"
 #include "domainsec/report.h"
 #include "cli.h"
 
-#define DSEC_VERIFY_MAX_ERRORS 16
-#define DSEC_VERIFY_NAME_LEN 512
+#define CLI_VERIFY_MAX_ERRORS 16
+#define CLI_VERIFY_NAME_LEN 512
 
 enum {
-    DSEC_OPT_CONFIG = 256,
-    DSEC_OPT_UNTRUSTED,
-    DSEC_OPT_CAFILE,
-    DSEC_OPT_CAPATH,
-    DSEC_OPT_PURPOSE,
-    DSEC_OPT_HOST,
-    DSEC_OPT_AT
+    CLI_VERIFY_OPT_CONFIG = 256,
+    CLI_VERIFY_OPT_UNTRUSTED,
+    CLI_VERIFY_OPT_CAFILE,
+    CLI_VERIFY_OPT_CAPATH,
+    CLI_VERIFY_OPT_PURPOSE,
+    CLI_VERIFY_OPT_HOST,
+    CLI_VERIFY_OPT_AT
 };
 
-struct dsec_verify_opts {
+struct cli_verify_opts {
     const char *config;
     const char **untrusted; /* argv strings, nuntrusted of them */
     int nuntrusted;
@@ -53,19 +51,28 @@ struct dsec_verify_opts {
 };
 
 /* Every error the verify callback saw, in order. */
-struct dsec_verify_error {
+struct cli_verify_error {
     int depth;
     int err;
-    char subject[DSEC_VERIFY_NAME_LEN];
+    char subject[CLI_VERIFY_NAME_LEN];
 };
 
-struct dsec_verify_errors {
-    struct dsec_verify_error e[DSEC_VERIFY_MAX_ERRORS];
+struct cli_verify_errors {
+    struct cli_verify_error e[CLI_VERIFY_MAX_ERRORS];
     int n;
     int dropped;
 };
 
-static void dsec_verify_usage(FILE *fp)
+/* What the verification holds, freed at its end. */
+struct cli_verify_run {
+    X509 *leaf;
+    STACK_OF(X509) * untrusted;
+    X509_STORE *store;
+    X509_STORE_CTX *ctx;
+    struct cli_verify_errors errs;
+};
+
+static void cli_verify_usage(FILE *fp)
 {
     fprintf(
         fp,
@@ -118,44 +125,72 @@ static void dsec_verify_usage(FILE *fp)
         DSEC_EXIT_USAGE, DSEC_EXIT_CONFIG);
 }
 
-static int dsec_verify_usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int dsec_verify_usage_error(const char *fmt, ...)
+/* One option of verify. Returns -1 to go on, else the exit code. */
+static int cli_verify_option(struct cli_verify_opts *opts, int c,
+                             const char *arg)
 {
-    va_list ap;
-
-    fprintf(stderr, "%s verify: ", DSEC_CLI_PROG);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '%s verify --help'.\n", DSEC_CLI_PROG);
-    return DSEC_EXIT_USAGE;
+    switch (c) {
+    case CLI_VERIFY_OPT_CONFIG:
+        opts->config = arg;
+        break;
+    case CLI_VERIFY_OPT_UNTRUSTED:
+        opts->untrusted[opts->nuntrusted++] = arg;
+        break;
+    case CLI_VERIFY_OPT_CAFILE:
+        opts->cafile[opts->ncafile++] = arg;
+        break;
+    case CLI_VERIFY_OPT_CAPATH:
+        opts->capath[opts->ncapath++] = arg;
+        break;
+    case CLI_VERIFY_OPT_PURPOSE:
+        if (strcmp(arg, "sslserver") == 0) {
+            opts->purpose = X509_PURPOSE_SSL_SERVER;
+        } else if (strcmp(arg, "sslclient") == 0) {
+            opts->purpose = X509_PURPOSE_SSL_CLIENT;
+        } else if (strcmp(arg, "any") == 0) {
+            opts->purpose = 0;
+        } else {
+            return dsec_cli_usage_error(
+                "verify", "bad --purpose '%s' (sslserver, sslclient or any)",
+                arg);
+        }
+        break;
+    case CLI_VERIFY_OPT_HOST:
+        if (arg[0] == '\0') {
+            return dsec_cli_usage_error("verify", "empty --host");
+        }
+        opts->host = arg;
+        break;
+    case CLI_VERIFY_OPT_AT:
+        if (dsec_cli_option_at("verify", arg, &opts->at) >= 0) {
+            return DSEC_EXIT_USAGE;
+        }
+        opts->have_at = 1;
+        break;
+    }
+    return -1;
 }
 
 /*
  * Parse argv into opts. Returns -1 to go on, else the exit code (help or a
  * usage error).
  */
-static int dsec_verify_parse(int argc, char **argv,
-                             struct dsec_verify_opts *opts)
+static int cli_verify_parse(int argc, char **argv, struct cli_verify_opts *opts)
 {
     static const struct option longopts[] = {
-        { "config", required_argument, NULL, DSEC_OPT_CONFIG },
-        { "untrusted", required_argument, NULL, DSEC_OPT_UNTRUSTED },
-        { "CAfile", required_argument, NULL, DSEC_OPT_CAFILE },
-        { "CApath", required_argument, NULL, DSEC_OPT_CAPATH },
-        { "purpose", required_argument, NULL, DSEC_OPT_PURPOSE },
-        { "host", required_argument, NULL, DSEC_OPT_HOST },
-        { "at", required_argument, NULL, DSEC_OPT_AT },
+        { "config", required_argument, NULL, CLI_VERIFY_OPT_CONFIG },
+        { "untrusted", required_argument, NULL, CLI_VERIFY_OPT_UNTRUSTED },
+        { "CAfile", required_argument, NULL, CLI_VERIFY_OPT_CAFILE },
+        { "CApath", required_argument, NULL, CLI_VERIFY_OPT_CAPATH },
+        { "purpose", required_argument, NULL, CLI_VERIFY_OPT_PURPOSE },
+        { "host", required_argument, NULL, CLI_VERIFY_OPT_HOST },
+        { "at", required_argument, NULL, CLI_VERIFY_OPT_AT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    int c;
-    int ret = DSEC_EXIT_USAGE;
+    static const dsec_cli_syntax syntax = { "verify", longopts,
+                                            cli_verify_usage, "CERT", 0 };
+    int c, ret = -1;
 
     opts->untrusted = calloc((size_t)argc + 1, sizeof(*opts->untrusted));
     opts->cafile = calloc((size_t)argc + 1, sizeof(*opts->cafile));
@@ -163,98 +198,31 @@ static int dsec_verify_parse(int argc, char **argv,
     if (opts->untrusted == NULL || opts->cafile == NULL
         || opts->capath == NULL) {
         fprintf(stderr, "%s verify: out of memory\n", DSEC_CLI_PROG);
-        goto done;
+        return DSEC_EXIT_USAGE;
     }
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case DSEC_OPT_CONFIG:
-            opts->config = optarg;
-            break;
-        case DSEC_OPT_UNTRUSTED:
-            opts->untrusted[opts->nuntrusted++] = optarg;
-            break;
-        case DSEC_OPT_CAFILE:
-            opts->cafile[opts->ncafile++] = optarg;
-            break;
-        case DSEC_OPT_CAPATH:
-            opts->capath[opts->ncapath++] = optarg;
-            break;
-        case DSEC_OPT_PURPOSE:
-            if (strcmp(optarg, "sslserver") == 0) {
-                opts->purpose = X509_PURPOSE_SSL_SERVER;
-            } else if (strcmp(optarg, "sslclient") == 0) {
-                opts->purpose = X509_PURPOSE_SSL_CLIENT;
-            } else if (strcmp(optarg, "any") == 0) {
-                opts->purpose = 0;
-            } else {
-                ret = dsec_verify_usage_error(
-                    "bad --purpose '%s' (sslserver, sslclient or any)", optarg);
-                goto done;
-            }
-            break;
-        case DSEC_OPT_HOST:
-            if (optarg[0] == '\0') {
-                ret = dsec_verify_usage_error("empty --host");
-                goto done;
-            }
-            opts->host = optarg;
-            break;
-        case DSEC_OPT_AT:
-            if (!dsec_cli_parse_time(optarg, &opts->at)) {
-                ret = dsec_verify_usage_error(
-                    "bad --at '%s' (seconds since the epoch or "
-                    "YYYY-MM-DDTHH:MM:SSZ)",
-                    optarg);
-                goto done;
-            }
-            opts->have_at = 1;
-            break;
-        case 'h':
-            dsec_verify_usage(stdout);
-            ret = DSEC_EXIT_VALID;
-            goto done;
-        case ':':
-            ret = dsec_verify_usage_error("option '%s' needs an argument",
-                                          argv[optind - 1]);
-            goto done;
-        default:
-            if (optopt > 0 && optopt < 256) {
-                ret = dsec_verify_usage_error("unknown option '-%c'", optopt);
-            } else {
-                ret = dsec_verify_usage_error("unknown option '%s'",
-                                              argv[optind - 1]);
-            }
-            goto done;
+    while ((c = dsec_cli_next_option(&syntax, argc, argv, &ret)) > 0) {
+        ret = cli_verify_option(opts, c, optarg);
+        if (ret >= 0) {
+            return ret;
         }
     }
-    if (optind >= argc) {
-        ret = dsec_verify_usage_error("missing CERT");
-        goto done;
+    if (ret < 0) {
+        opts->cert = argv[optind];
     }
-    if (optind + 1 < argc) {
-        ret = dsec_verify_usage_error("unexpected argument '%s'",
-                                      argv[optind + 1]);
-        goto done;
-    }
-    opts->cert = argv[optind];
-    ret = -1;
-
-done:
     return ret;
 }
 
-static int dsec_verify_cb(int ok, X509_STORE_CTX *ctx)
+static int cli_verify_cb(int ok, X509_STORE_CTX *ctx)
 {
-    struct dsec_verify_errors *errs = X509_STORE_CTX_get_app_data(ctx);
-    struct dsec_verify_error *e;
+    struct cli_verify_errors *errs = X509_STORE_CTX_get_app_data(ctx);
+    struct cli_verify_error *e;
     X509 *cert;
 
     if (ok) {
         return ok;
     }
     if (errs != NULL) {
-        if (errs->n < DSEC_VERIFY_MAX_ERRORS) {
+        if (errs->n < CLI_VERIFY_MAX_ERRORS) {
             e = &errs->e[errs->n++];
             e->depth = X509_STORE_CTX_get_error_depth(ctx);
             e->err = X509_STORE_CTX_get_error(ctx);
@@ -274,7 +242,7 @@ static int dsec_verify_cb(int ok, X509_STORE_CTX *ctx)
 }
 
 /* Load the certificates of path and append them to *stack. */
-static int dsec_verify_add_certs(const char *path, STACK_OF(X509) * stack)
+static int cli_verify_add_certs(const char *path, STACK_OF(X509) * stack)
 {
     STACK_OF(X509) *certs = NULL;
     X509 *x;
@@ -300,8 +268,8 @@ done:
 }
 
 /* Fill the trusted store from --CAfile/--CApath, or the default paths. */
-static int dsec_verify_load_trust(X509_STORE *store,
-                                  const struct dsec_verify_opts *opts)
+static int cli_verify_load_trust(X509_STORE *store,
+                                 const struct cli_verify_opts *opts)
 {
     struct stat st;
     int i;
@@ -341,27 +309,13 @@ done:
     return ret;
 }
 
-static const char *dsec_verify_source(int from_cache)
-{
-    switch (from_cache) {
-    case 0:
-        return "network";
-    case 1:
-        return "memory cache";
-    case 2:
-        return "disk cache";
-    default:
-        return "unknown";
-    }
-}
-
-static void dsec_verify_print_chain(X509_STORE_CTX *ctx, X509 *leaf)
+static void cli_verify_print_chain(X509_STORE_CTX *ctx, X509 *leaf)
 {
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
     int nuntrusted = X509_STORE_CTX_get_num_untrusted(ctx);
     int n = chain != NULL ? sk_X509_num(chain) : 0;
-    char subject[DSEC_VERIFY_NAME_LEN];
-    char issuer[DSEC_VERIFY_NAME_LEN];
+    char subject[CLI_VERIFY_NAME_LEN];
+    char issuer[CLI_VERIFY_NAME_LEN];
     char after[64];
     X509 *x;
     int i;
@@ -387,92 +341,7 @@ static void dsec_verify_print_chain(X509_STORE_CTX *ctx, X509 *leaf)
     }
 }
 
-/* The path builder's log: every path tried, and why each was rejected. */
-static void dsec_verify_print_paths(const dsec_report *rep)
-{
-    size_t i;
-
-    if (rep == NULL || rep->npaths == 0) {
-        return;
-    }
-    printf("paths tried:\n");
-    for (i = 0; i < rep->npaths; i++) {
-        printf("  %s\n", rep->paths[i]);
-    }
-    if (rep->paths_dropped > 0) {
-        printf("  (%zu more lines)\n", rep->paths_dropped);
-    }
-}
-
-static void dsec_verify_print_attempts(const dsec_report *rep)
-{
-    const dsec_attempt *a;
-    char url[512];
-    size_t i;
-
-    printf("CRL fetches:\n");
-    if (rep == NULL) {
-        printf("  (no revocation report: revocation was not checked)\n");
-        return;
-    }
-    if (rep->nattempts == 0) {
-        printf("  (none)\n");
-        return;
-    }
-    for (i = 0; i < rep->nattempts; i++) {
-        a = &rep->attempts[i];
-        dsec_log_mask_url(a->url != NULL ? a->url : "(no URL)", url,
-                          sizeof(url));
-        printf("  depth %d: %s\n", a->depth, url);
-        if (a->rv == DSEC_OK) {
-            printf("      result: ok\n");
-        } else {
-            printf("      result: %s%s%s\n", dsec_rv_name(a->rv),
-                   a->detail[0] != '\0' ? ": " : "", a->detail);
-        }
-        if (a->rv != DSEC_OK && strstr(a->detail, "not fetched") != NULL) {
-            continue; /* never went anywhere: no source line */
-        }
-        printf("      source: %s", dsec_verify_source(a->from_cache));
-        if (a->status != 0) {
-            printf(", HTTP %ld", a->status);
-        }
-        printf(", %zu bytes, %.3f s", a->bytes, a->seconds);
-        if (a->route[0] != '\0') {
-            printf(", route: %s", a->route);
-        }
-        printf("\n");
-        if (a->rv == DSEC_OK && a->crl != NULL) {
-            printf("      CRL:\n");
-            dsec_cli_print_crl(a->crl, "        ");
-        }
-    }
-}
-
-/* The decision per depth: good / revoked / unknown, and on what. */
-static void dsec_verify_print_revocation(const dsec_report *rep)
-{
-    int d;
-
-    if (rep == NULL) {
-        return;
-    }
-    printf("revocation:\n");
-    for (d = 0; d < rep->nchain && d < DSEC_REPORT_MAX_DEPTH; d++) {
-        const dsec_depth_status *st = &rep->depth[d];
-
-        if (!st->checked) {
-            continue;
-        }
-        printf("  depth %d: %s%s%s\n", d,
-               st->rv == DSEC_OK
-                   ? dsec_decide_status_name((dsec_status)st->status)
-                   : "unknown",
-               st->detail[0] != '\0' ? ": " : "", st->detail);
-    }
-}
-
-static void dsec_verify_print_errors(const struct dsec_verify_errors *errs)
+static void cli_verify_print_errors(const struct cli_verify_errors *errs)
 {
     int i;
 
@@ -491,8 +360,8 @@ static void dsec_verify_print_errors(const struct dsec_verify_errors *errs)
 }
 
 /* Print the result lines and return the class. */
-static dsec_class dsec_verify_print_result(X509_STORE_CTX *ctx, int rc,
-                                           const dsec_report *rep)
+static dsec_class cli_verify_print_result(X509_STORE_CTX *ctx, int rc,
+                                          const dsec_report *rep)
 {
     int err = X509_STORE_CTX_get_error(ctx);
     int depth = X509_STORE_CTX_get_error_depth(ctx);
@@ -506,7 +375,7 @@ static dsec_class dsec_verify_print_result(X509_STORE_CTX *ctx, int rc,
             /* soft-fail: the host accepts, but say what happened */
             printf("note: %s\n", rep->reason);
         }
-        printf("result: valid\n");
+        printf("result: %s\n", dsec_classify_name(DSEC_CLASS_VALID));
         printf("class: %s\n", dsec_classify_name(DSEC_CLASS_VALID));
         return DSEC_CLASS_VALID;
     }
@@ -535,113 +404,132 @@ static dsec_class dsec_verify_print_result(X509_STORE_CTX *ctx, int rc,
     return cls;
 }
 
-int dsec_cli_verify(int argc, char **argv)
+/*
+ * The certificate to verify (the first of CERT) and the untrusted ones (the
+ * rest of CERT, then --untrusted). Returns -1 to go on, else the exit code.
+ */
+static int cli_verify_inputs(const struct cli_verify_opts *opts,
+                             struct cli_verify_run *run)
 {
-    struct dsec_verify_opts opts;
-    struct dsec_verify_errors errs;
     STACK_OF(X509) *certs = NULL;
-    STACK_OF(X509) *untrusted = NULL;
-    X509 *leaf = NULL;
-    X509_STORE *store = NULL;
-    X509_STORE_CTX *ctx = NULL;
-    X509_VERIFY_PARAM *param;
-    const dsec_report *rep = NULL;
-    dsec_class cls;
     char why[512];
-    int idx;
     int i;
-    int rc;
-    int ret;
 
-    memset(&opts, 0, sizeof(opts));
-    memset(&errs, 0, sizeof(errs));
-    ret = dsec_verify_parse(argc, argv, &opts);
-    if (ret >= 0) {
-        goto done;
-    }
-
-    /* The configuration first: every store created after it is hooked. */
-    ret = dsec_cli_load_config(opts.config);
-    if (ret != 0) {
-        goto done;
-    }
-    idx = dsec_cli_report_index();
-
-    ret = DSEC_EXIT_USAGE;
-    if (!dsec_cli_load_certs(opts.cert, &certs, why, sizeof(why))) {
+    if (!dsec_cli_load_certs(opts->cert, &certs, why, sizeof(why))) {
         fprintf(stderr, "%s verify: %s\n", DSEC_CLI_PROG, why);
-        goto done;
+        return DSEC_EXIT_USAGE;
     }
     /* A bundle: the first certificate is verified, the rest help build. */
-    leaf = sk_X509_shift(certs);
-    untrusted = certs;
-    certs = NULL;
-    for (i = 0; i < opts.nuntrusted; i++) {
-        if (!dsec_verify_add_certs(opts.untrusted[i], untrusted)) {
-            goto done;
+    run->leaf = sk_X509_shift(certs);
+    run->untrusted = certs;
+    for (i = 0; i < opts->nuntrusted; i++) {
+        if (!cli_verify_add_certs(opts->untrusted[i], run->untrusted)) {
+            return DSEC_EXIT_USAGE;
         }
     }
+    return -1;
+}
 
-    ret = DSEC_EXIT_FATAL;
-    store = X509_STORE_new();
-    if (store == NULL) {
+/*
+ * The store (hooked by the provider as it is created), its trust and the
+ * verification context with its parameters. Returns -1 to go on, else the
+ * exit code.
+ */
+static int cli_verify_setup(const struct cli_verify_opts *opts,
+                            struct cli_verify_run *run)
+{
+    X509_VERIFY_PARAM *param;
+
+    run->store = X509_STORE_new();
+    if (run->store == NULL) {
         fprintf(stderr, "%s verify: cannot create a certificate store\n",
                 DSEC_CLI_PROG);
         ERR_print_errors_fp(stderr);
-        goto done;
+        return DSEC_EXIT_FATAL;
     }
-    if (!dsec_verify_load_trust(store, &opts)) {
-        ret = DSEC_EXIT_USAGE;
-        goto done;
+    if (!cli_verify_load_trust(run->store, opts)) {
+        return DSEC_EXIT_USAGE;
     }
-    ctx = X509_STORE_CTX_new();
-    if (ctx == NULL || !X509_STORE_CTX_init(ctx, store, leaf, untrusted)) {
+    run->ctx = X509_STORE_CTX_new();
+    if (run->ctx == NULL
+        || !X509_STORE_CTX_init(run->ctx, run->store, run->leaf,
+                                run->untrusted)) {
         fprintf(stderr, "%s verify: cannot set up the verification\n",
                 DSEC_CLI_PROG);
         ERR_print_errors_fp(stderr);
-        goto done;
+        return DSEC_EXIT_FATAL;
     }
-    param = X509_STORE_CTX_get0_param(ctx);
-    if (opts.have_at) {
-        X509_VERIFY_PARAM_set_time(param, opts.at);
+    param = X509_STORE_CTX_get0_param(run->ctx);
+    if (opts->have_at) {
+        X509_VERIFY_PARAM_set_time(param, opts->at);
     }
-    if (opts.host != NULL
-        && !X509_VERIFY_PARAM_set1_host(param, opts.host, 0)) {
+    if (opts->host != NULL
+        && !X509_VERIFY_PARAM_set1_host(param, opts->host, 0)) {
         fprintf(stderr, "%s verify: bad --host '%s'\n", DSEC_CLI_PROG,
-                opts.host);
-        ret = DSEC_EXIT_USAGE;
-        goto done;
+                opts->host);
+        return DSEC_EXIT_USAGE;
     }
-    if (opts.purpose != 0 && !X509_STORE_CTX_set_purpose(ctx, opts.purpose)) {
+    if (opts->purpose != 0
+        && !X509_STORE_CTX_set_purpose(run->ctx, opts->purpose)) {
         fprintf(stderr, "%s verify: cannot set the purpose\n", DSEC_CLI_PROG);
         ERR_print_errors_fp(stderr);
-        goto done;
+        return DSEC_EXIT_FATAL;
     }
-    X509_STORE_CTX_set_app_data(ctx, &errs);
-    X509_STORE_CTX_set_verify_cb(ctx, dsec_verify_cb);
+    X509_STORE_CTX_set_app_data(run->ctx, &run->errs);
+    X509_STORE_CTX_set_verify_cb(run->ctx, cli_verify_cb);
+    return -1;
+}
 
-    rc = X509_verify_cert(ctx);
+/* Verify, print what happened, and return the exit code of its class. */
+static int cli_verify_run(struct cli_verify_run *run, int idx)
+{
+    const dsec_report *rep = NULL;
+    dsec_class cls;
+    int rc;
+
+    rc = X509_verify_cert(run->ctx);
 
     /* The report belongs to ctx: read it before X509_STORE_CTX_free. */
     if (idx >= 0) {
-        rep = X509_STORE_CTX_get_ex_data(ctx, idx);
+        rep = X509_STORE_CTX_get_ex_data(run->ctx, idx);
     }
-    dsec_verify_print_chain(ctx, leaf);
-    dsec_verify_print_paths(rep);
-    dsec_verify_print_attempts(rep);
-    dsec_verify_print_revocation(rep);
-    dsec_verify_print_errors(&errs);
-    cls = dsec_verify_print_result(ctx, rc, rep);
-    ret = dsec_classify_exit_code(cls);
+    cli_verify_print_chain(run->ctx, run->leaf);
+    dsec_cli_print_report(rep);
+    cli_verify_print_errors(&run->errs);
+    cls = cli_verify_print_result(run->ctx, rc, rep);
     /* OpenSSL may leave diagnostics of the verification on the queue. */
     ERR_clear_error();
+    return dsec_classify_exit_code(cls);
+}
 
-done:
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
-    X509_free(leaf);
-    sk_X509_pop_free(certs, X509_free);
-    sk_X509_pop_free(untrusted, X509_free);
+int dsec_cli_verify(int argc, char **argv)
+{
+    struct cli_verify_opts opts;
+    struct cli_verify_run run;
+    int idx = -1;
+    int ret;
+
+    memset(&opts, 0, sizeof(opts));
+    memset(&run, 0, sizeof(run));
+    ret = cli_verify_parse(argc, argv, &opts);
+    if (ret < 0) {
+        /* The configuration first: every store created after it is hooked. */
+        ret = dsec_cli_load_config(opts.config) == 0 ? -1 : DSEC_EXIT_CONFIG;
+    }
+    if (ret < 0) {
+        idx = dsec_cli_report_index();
+        ret = cli_verify_inputs(&opts, &run);
+    }
+    if (ret < 0) {
+        ret = cli_verify_setup(&opts, &run);
+    }
+    if (ret < 0) {
+        ret = cli_verify_run(&run, idx);
+    }
+    X509_STORE_CTX_free(run.ctx);
+    X509_STORE_free(run.store);
+    X509_free(run.leaf);
+    sk_X509_pop_free(run.untrusted, X509_free);
     free(opts.untrusted);
     free(opts.cafile);
     free(opts.capath);
