@@ -10,7 +10,7 @@
 #include <openssl/core_dispatch.h>
 #include "domainsec/config.h"
 #include "domainsec/revoke.h"
-#include "domainsec/anchors.h"
+#include "domainsec/certdir.h"
 
 #define DSPROV_OK 1
 #define DSPROV_ERR 0

@@ -35,7 +35,7 @@
 #include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include "domainsec/anchors.h"
+#include "domainsec/certdir.h"
 #include "domainsec/cdp.h"
 #include "domainsec/common.h"
 #include "domainsec/config.h"

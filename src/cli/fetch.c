@@ -18,7 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include "domainsec/anchors.h"
+#include "domainsec/certdir.h"
 #include "domainsec/common.h"
 #include "domainsec/config.h"
 #include "domainsec/crl.h"
@@ -196,7 +196,7 @@ static dsec_rv dsec_fetch_sig_dirs(X509_CRL *crl, const char *dirs,
     if (dirs == NULL || dirs[0] == '\0') {
         goto done;
     }
-    if (dsec_anchors_load(dirs, &set, &err) != DSEC_OK) {
+    if (dsec_certdir_load(dirs, &set, &err) != DSEC_OK) {
         printf("signature:  not checked: cannot read %s: %s\n", directive,
                err.msg);
         rv = DSEC_ERR_INTERNAL;

@@ -19,7 +19,7 @@
 #include <openssl/params.h>
 #include <openssl/provider.h>
 #include <openssl/x509.h>
-#include "domainsec/anchors.h"
+#include "domainsec/certdir.h"
 #include "domainsec/log.h"
 #include "domainsec/report.h"
 #include "cli.h"
@@ -247,8 +247,8 @@ int dsec_cli_trust(int argc, char **argv)
     }
     /* skipped files are listed below with their reason: no log lines */
     dsec_log_configure(DSEC_LOG_NONE, DSEC_LOG_ERR);
-    if (dsec_anchors_load(trust_dirs, &roots, &err) != DSEC_OK
-        || dsec_anchors_load(cross_dirs, &cross, &err) != DSEC_OK) {
+    if (dsec_certdir_load(trust_dirs, &roots, &err) != DSEC_OK
+        || dsec_certdir_load(cross_dirs, &cross, &err) != DSEC_OK) {
         fprintf(stderr, "%s trust: %s\n", DSEC_CLI_PROG, err.msg);
         goto done;
     }
