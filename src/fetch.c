@@ -14,7 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "domainsec/fetch.h"
-#include "domainsec/log.h"
+#include "domainsec/url.h"
 
 /* Longest URL accepted; a CDP is a short string, anything longer is junk. */
 #define DSEC_FETCH_MAX_URL 2048
@@ -111,7 +111,7 @@ dsec_rv dsec_fetch_url(const dsec_config *cfg, const char *url,
     if (rv != DSEC_OK) {
         goto done;
     }
-    dsec_log_mask_url(url, masked, sizeof(masked));
+    dsec_url_mask(url, masked, sizeof(masked));
     scheme = dsec_url_scheme(url);
     if (scheme == 0 || (scheme & cfg->cdp_schemes) == 0) {
         rv = dsec_err_set(err, DSEC_ERR_SCHEME, 0,

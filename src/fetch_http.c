@@ -23,6 +23,7 @@
 
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
+#include "domainsec/url.h"
 
 #define DSEC_FETCH_MAX_REDIRS 3L
 #define DSEC_FETCH_USER_AGENT "domainsec/0.1"
@@ -558,7 +559,7 @@ dsec_rv dsec_fetch_http(const dsec_config *cfg, const char *url,
                           "fetch: missing configuration, URL or result");
         goto done;
     }
-    dsec_log_mask_url(url, masked, sizeof(masked));
+    dsec_url_mask(url, masked, sizeof(masked));
     scheme = dsec_url_scheme(url);
     if ((scheme != DSEC_SCHEME_HTTP && scheme != DSEC_SCHEME_HTTPS)
         || (scheme & cfg->cdp_schemes) == 0) {

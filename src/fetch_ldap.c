@@ -45,6 +45,7 @@
 
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
+#include "domainsec/url.h"
 
 /* A CRL is the only thing a message carries: room for DN and framing. */
 #define LDAP_MSG_OVERHEAD (64u * 1024u)
@@ -656,7 +657,7 @@ dsec_rv dsec_fetch_ldap(const dsec_config *cfg, const char *url,
         goto done;
     }
     snprintf(res->route, sizeof(res->route), "direct");
-    dsec_log_mask_url(url, masked, sizeof(masked));
+    dsec_url_mask(url, masked, sizeof(masked));
     timeout = cfg->fetch_timeout > 0 ? cfg->fetch_timeout
                                      : DSEC_DEFAULT_FETCH_TIMEOUT;
     if (timeout > 86400) {

@@ -52,4 +52,11 @@ dsec_anchors *dsec_certdir_scan(const dsec_certdir_dir *dirs, size_t ndirs,
 dsec_rv dsec_certdir_list(int dfd, char ***out, size_t *outn);
 void dsec_certdir_list_free(char **names, size_t n);
 
+/*
+ * The names of the schemes in bits, comma-separated in the order http,
+ * https, ldap, ldaps ("" for none), as dsec_url_parse_schemes reads them
+ * (src/url.c; for src/config.c).
+ */
+void dsec_url_schemes_text(unsigned int bits, char *buf, size_t len);
+
 #endif /* DOMAINSEC_SRC_INTERNAL_H */

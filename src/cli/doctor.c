@@ -42,6 +42,7 @@
 #include "domainsec/crl.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
+#include "domainsec/url.h"
 #include "domainsec/report.h"
 #include "domainsec/revoke.h"
 #include "cli.h"
@@ -688,7 +689,7 @@ static void dsec_doctor_proxy(struct dsec_doctor *doc, const dsec_config *cfg)
             return;
         }
     }
-    dsec_log_mask_url(proxy, masked, sizeof(masked));
+    dsec_url_mask(proxy, masked, sizeof(masked));
     if (!dsec_doctor_proxy_addr(proxy, host, sizeof(host), port,
                                 sizeof(port))) {
         dsec_doctor_line(doc, DSEC_DOCTOR_FAIL_CONFIG,
@@ -869,7 +870,7 @@ static void dsec_doctor_cert_cdps(struct dsec_doctor *doc,
         }
     }
     for (i = 0; i < cdps.n; i++) {
-        dsec_log_mask_url(cdps.v[i].url, url, sizeof(url));
+        dsec_url_mask(cdps.v[i].url, url, sizeof(url));
         if ((dsec_url_scheme(cdps.v[i].url) & cfg->cdp_schemes) == 0) {
             dsec_doctor_line(
                 doc, allowed > 0 ? DSEC_DOCTOR_INFO : DSEC_DOCTOR_FAIL_CONFIG,

@@ -24,6 +24,7 @@
 #include "domainsec/crl.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
+#include "domainsec/url.h"
 #include "domainsec/report.h"
 #include "cli.h"
 
@@ -267,7 +268,7 @@ int dsec_cli_fetch(int argc, char **argv)
     }
     now = opts.have_at ? opts.at : time(NULL);
 
-    dsec_log_mask_url(opts.url, url, sizeof(url));
+    dsec_url_mask(opts.url, url, sizeof(url));
     printf("url:        %s\n", url);
     rv = dsec_fetch_url(cfg, opts.url, &res, &err);
     if (rv == DSEC_ERR_SCHEME || rv == DSEC_ERR_INVALID) {

@@ -19,7 +19,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include "domainsec/common.h"
-#include "domainsec/log.h"
+#include "domainsec/url.h"
 #include "domainsec/decide.h"
 #include "domainsec/report.h"
 #include "cli.h"
@@ -421,8 +421,7 @@ static void dsec_verify_print_attempts(const dsec_report *rep)
     }
     for (i = 0; i < rep->nattempts; i++) {
         a = &rep->attempts[i];
-        dsec_log_mask_url(a->url != NULL ? a->url : "(no URL)", url,
-                          sizeof(url));
+        dsec_url_mask(a->url != NULL ? a->url : "(no URL)", url, sizeof(url));
         printf("  depth %d: %s\n", a->depth, url);
         if (a->rv == DSEC_OK) {
             printf("      result: ok\n");
