@@ -181,70 +181,45 @@ static const char expect_schemes[] =
     "a comma-separated list of http, https, ldap, ldaps";
 static const char expect_levels[] = "error, warning, notice, info or debug";
 
+/* Rows of the table, by kind. */
 #define FIELD(f) offsetof(dsec_config, f)
+/* clang-format off */
+#define ROW(f, kind, expect) { kind, FIELD(f), 0, 0, NULL, 0, expect }
+#define ROW_KEYWORD(f, words, base, expect) \
+    { KIND_KEYWORD, FIELD(f), 0, 0, words, base, expect }
+#define ROW_RANGE(f, kind, min, max) { kind, FIELD(f), min, max, NULL, 0, NULL }
+/* clang-format on */
 
 /* Indexed by dsec_directive; names in dsec_config_directives[]. */
 static const directive_row directive_rows[DSEC_D_COUNT] = {
-    [DSEC_D_TRUST_DIRS] = { .kind = KIND_STRING, .off = FIELD(trust_dirs) },
-    [DSEC_D_CROSS_DIRS] = { .kind = KIND_STRING, .off = FIELD(cross_dirs) },
-    [DSEC_D_CACHE_DIR] = { .kind = KIND_STRING, .off = FIELD(cache_dir) },
-    [DSEC_D_REVOCATION] = { .kind = KIND_KEYWORD,
-                            .off = FIELD(revocation),
-                            .words = revocation_words,
-                            .base = DSEC_REVOCATION_REQUIRE,
-                            .expect = "require, soft-fail or off" },
-    [DSEC_D_CHECK_DEPTH] = { .kind = KIND_KEYWORD,
-                             .off = FIELD(check_depth),
-                             .words = depth_words,
-                             .base = DSEC_DEPTH_CHAIN,
-                             .expect = "chain or leaf" },
-    [DSEC_D_HTTP_PROXY] = { .kind = KIND_PROXY,
-                            .off = FIELD(http_proxy),
-                            .expect = expect_proxy },
-    [DSEC_D_NO_PROXY] = { .kind = KIND_HOSTS,
-                          .off = FIELD(no_proxy),
-                          .expect = expect_hosts },
-    [DSEC_D_FETCH_TIMEOUT] = { .kind = KIND_SECONDS,
-                               .off = FIELD(fetch_timeout),
-                               .min = 1,
-                               .max = MAX_FETCH_TIMEOUT },
-    [DSEC_D_MAX_CRL_SIZE] = { .kind = KIND_SIZE,
-                              .off = FIELD(max_crl_size),
-                              .expect = expect_size },
-    [DSEC_D_STALE_GRACE] = { .kind = KIND_SECONDS,
-                             .off = FIELD(stale_grace),
-                             .min = 0,
-                             .max = MAX_STALE_GRACE },
-    [DSEC_D_FAIL_CACHE] = { .kind = KIND_SECONDS,
-                            .off = FIELD(fail_cache),
-                            .min = 0,
-                            .max = MAX_FAIL_CACHE },
-    [DSEC_D_CDP_SCHEMES] = { .kind = KIND_SCHEMES,
-                             .off = FIELD(cdp_schemes),
-                             .expect = expect_schemes },
-    [DSEC_D_LOG] = { .kind = KIND_KEYWORD,
-                     .off = FIELD(log),
-                     .words = log_words,
-                     .base = DSEC_LOG_SYSLOG,
-                     .expect = "syslog, stderr or none" },
-    [DSEC_D_LOG_LEVEL] = { .kind = KIND_KEYWORD,
-                           .off = FIELD(log_level),
-                           .words = level_words,
-                           .base = DSEC_LOG_ERR,
-                           .expect = expect_levels },
-    [DSEC_D_MAX_PATH_DEPTH] = { .kind = KIND_COUNT,
-                                .off = FIELD(max_path_depth),
-                                .min = 1,
-                                .max = MAX_PATH_DEPTH },
-    [DSEC_D_MAX_SIGNATURE_CHECKS] = { .kind = KIND_COUNT,
-                                      .off = FIELD(max_signature_checks),
-                                      .min = 1,
-                                      .max = MAX_SIGNATURE_CHECKS },
-    [DSEC_D_DELTA_CRL] = { .kind = KIND_KEYWORD,
-                           .off = FIELD(delta_crl),
-                           .words = delta_words,
-                           .base = DSEC_DELTA_REQUIRE,
-                           .expect = "require, if-available or ignore" },
+    [DSEC_D_TRUST_DIRS] = ROW(trust_dirs, KIND_STRING, NULL),
+    [DSEC_D_CROSS_DIRS] = ROW(cross_dirs, KIND_STRING, NULL),
+    [DSEC_D_CACHE_DIR] = ROW(cache_dir, KIND_STRING, NULL),
+    [DSEC_D_REVOCATION] =
+        ROW_KEYWORD(revocation, revocation_words, DSEC_REVOCATION_REQUIRE,
+                    "require, soft-fail or off"),
+    [DSEC_D_CHECK_DEPTH] = ROW_KEYWORD(check_depth, depth_words,
+                                       DSEC_DEPTH_CHAIN, "chain or leaf"),
+    [DSEC_D_HTTP_PROXY] = ROW(http_proxy, KIND_PROXY, expect_proxy),
+    [DSEC_D_NO_PROXY] = ROW(no_proxy, KIND_HOSTS, expect_hosts),
+    [DSEC_D_FETCH_TIMEOUT] =
+        ROW_RANGE(fetch_timeout, KIND_SECONDS, 1, MAX_FETCH_TIMEOUT),
+    [DSEC_D_MAX_CRL_SIZE] = ROW(max_crl_size, KIND_SIZE, expect_size),
+    [DSEC_D_STALE_GRACE] =
+        ROW_RANGE(stale_grace, KIND_SECONDS, 0, MAX_STALE_GRACE),
+    [DSEC_D_FAIL_CACHE] =
+        ROW_RANGE(fail_cache, KIND_SECONDS, 0, MAX_FAIL_CACHE),
+    [DSEC_D_CDP_SCHEMES] = ROW(cdp_schemes, KIND_SCHEMES, expect_schemes),
+    [DSEC_D_LOG] =
+        ROW_KEYWORD(log, log_words, DSEC_LOG_SYSLOG, "syslog, stderr or none"),
+    [DSEC_D_LOG_LEVEL] =
+        ROW_KEYWORD(log_level, level_words, DSEC_LOG_ERR, expect_levels),
+    [DSEC_D_MAX_PATH_DEPTH] =
+        ROW_RANGE(max_path_depth, KIND_COUNT, 1, MAX_PATH_DEPTH),
+    [DSEC_D_MAX_SIGNATURE_CHECKS] =
+        ROW_RANGE(max_signature_checks, KIND_COUNT, 1, MAX_SIGNATURE_CHECKS),
+    [DSEC_D_DELTA_CRL] = ROW_KEYWORD(delta_crl, delta_words, DSEC_DELTA_REQUIRE,
+                                     "require, if-available or ignore"),
 };
 
 /* KIND_KEYWORD fields are enums stored and read as int. */
@@ -454,7 +429,10 @@ static void put(describe_out *o, const char *fmt, ...)
     o->off = (size_t)n < o->len - o->off ? o->off + (size_t)n : o->len - 1;
 }
 
-/* The keyword of a KIND_KEYWORD field (past the end: the last one). */
+/*
+ * The keyword of a KIND_KEYWORD field; a value past the words gives the last
+ * one (check_depth has always printed "leaf" for anything but chain).
+ */
 static const char *keyword_of(const dsec_config *cfg, const directive_row *row)
 {
     int v;
