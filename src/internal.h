@@ -6,11 +6,12 @@
 #ifndef DOMAINSEC_SRC_INTERNAL_H
 #define DOMAINSEC_SRC_INTERNAL_H
 
+#include <stddef.h>
 #include <openssl/x509.h>
 #include "domainsec/anchors.h"
 
 /*
- * Building a dsec_anchors (src/anchors.c), done by src/certdir.c: a new
+ * Building a dsec_anchors (src/anchors.c), done by src/certdir_scan.c: a new
  * empty set holding one reference; certificates pushed in load order, each
  * with the path of its file (copied); the files and directories skipped,
  * with their reason (copied); then dsec_anchors_index once, after which the
