@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "domainsec/config.h"
-#include "domainsec/log.h"
+#include "domainsec/url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         dsec_config_free(cfg);
     }
     (void)dsec_url_scheme(value);
-    dsec_log_mask_url(value, masked, sizeof(masked));
+    dsec_url_mask(value, masked, sizeof(masked));
     free(value);
     return 0;
 }

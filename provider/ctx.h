@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <openssl/core.h>
 #include "domainsec/anchors.h"
+#include "domainsec/certdir.h"
 #include "domainsec/config.h"
 #include "domainsec/revoke.h"
 

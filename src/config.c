@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The domainsec directives: defaults, strict parsing of each value, and a
- * masked description of the effective configuration. A bad value is an
- * error naming the directive and the value; it never falls back silently.
+ * masked description of the effective configuration. One table describes
+ * every directive (its kind of value, its field, its range or keywords);
+ * a setter per kind parses and stores, a printer per kind describes. A bad
+ * value is an error naming the directive and the value; it never falls
+ * back silently.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stddef.h>
 #include "domainsec/config.h"
 #include "domainsec/log.h"
+#include "domainsec/url.h"
+#include "internal.h"
 
 const char *const dsec_config_directives[DSEC_D_COUNT] = {
     "trust_dirs",   "cross_dirs",  "cache_dir",      "revocation",
@@ -70,7 +77,8 @@ void dsec_config_free(dsec_config *cfg)
     free(cfg);
 }
 
-dsec_rv dsec_parse_seconds(const char *text, long min, long max, long *out)
+dsec_rv dsec_config_parse_seconds(const char *text, long min, long max,
+                                  long *out)
 {
     char *end = NULL;
     long v;
@@ -87,7 +95,7 @@ dsec_rv dsec_parse_seconds(const char *text, long min, long max, long *out)
     return DSEC_OK;
 }
 
-dsec_rv dsec_parse_size(const char *text, size_t *out)
+dsec_rv dsec_config_parse_size(const char *text, size_t *out)
 {
     char *end = NULL;
     unsigned long long v, mult = 1;
@@ -129,85 +137,109 @@ dsec_rv dsec_parse_size(const char *text, size_t *out)
     return DSEC_OK;
 }
 
-unsigned int dsec_url_scheme(const char *url)
-{
-    static const struct {
-        const char *prefix;
-        unsigned int bit;
-    } schemes[] = {
-        { "http://", DSEC_SCHEME_HTTP },
-        { "https://", DSEC_SCHEME_HTTPS },
-        { "ldap://", DSEC_SCHEME_LDAP },
-        { "ldaps://", DSEC_SCHEME_LDAPS },
-    };
-    size_t i;
+/* ------------------------------------------------------------- the table */
 
-    if (url == NULL) {
-        return 0;
-    }
-    for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-        if (strncasecmp(url, schemes[i].prefix, strlen(schemes[i].prefix))
-            == 0) {
-            return schemes[i].bit;
-        }
-    }
-    return 0;
+typedef enum {
+    KIND_STRING, /* char *, "" means not set (NULL) */
+    KIND_PROXY, /* char *: none, env or an http:// URL */
+    KIND_HOSTS, /* char *: a list without blanks or control characters */
+    KIND_KEYWORD, /* an enum: base + the index of the word */
+    KIND_SECONDS, /* long, from min to max */
+    KIND_COUNT, /* int, from min to max, parsed like seconds */
+    KIND_SIZE, /* size_t, dsec_config_parse_size */
+    KIND_SCHEMES /* unsigned int, dsec_url_parse_schemes */
+} value_kind;
+
+typedef struct {
+    value_kind kind;
+    size_t off; /* offsetof the field in dsec_config */
+    long min, max; /* KIND_SECONDS, KIND_COUNT */
+    const char *const *words; /* KIND_KEYWORD, NULL-terminated */
+    int base; /* KIND_KEYWORD: the value of the first word */
+    /* what a valid value looks like, for errors; KIND_SECONDS and
+       KIND_COUNT say it from min and max */
+    const char *expect;
+} directive_row;
+
+static const char *const revocation_words[] = { "require", "soft-fail", "off",
+                                                NULL };
+static const char *const depth_words[] = { "chain", "leaf", NULL };
+static const char *const delta_words[] = { "require", "if-available", "ignore",
+                                           NULL };
+static const char *const log_words[] = { "syslog", "stderr", "none", NULL };
+static const char *const level_words[] = { "error", "warning", "notice",
+                                           "info",  "debug",   NULL };
+
+/* What a valid value looks like, where a row has no room for it. */
+static const char expect_proxy[] =
+    "none, env or http://[user:password@]host:port";
+static const char expect_hosts[] =
+    "a comma-separated list of hosts, domains or addresses";
+static const char expect_size[] =
+    "a size in bytes with an optional k, M or G suffix";
+static const char expect_schemes[] =
+    "a comma-separated list of http, https, ldap, ldaps";
+static const char expect_levels[] = "error, warning, notice, info or debug";
+
+/* Rows of the table, by kind. */
+#define FIELD(f) offsetof(dsec_config, f)
+/* clang-format off */
+#define ROW(f, kind, expect) { kind, FIELD(f), 0, 0, NULL, 0, expect }
+#define ROW_KEYWORD(f, words, base, expect) \
+    { KIND_KEYWORD, FIELD(f), 0, 0, words, base, expect }
+#define ROW_RANGE(f, kind, min, max) { kind, FIELD(f), min, max, NULL, 0, NULL }
+/* clang-format on */
+
+/* Indexed by dsec_directive; names in dsec_config_directives[]. */
+static const directive_row directive_rows[DSEC_D_COUNT] = {
+    [DSEC_D_TRUST_DIRS] = ROW(trust_dirs, KIND_STRING, NULL),
+    [DSEC_D_CROSS_DIRS] = ROW(cross_dirs, KIND_STRING, NULL),
+    [DSEC_D_CACHE_DIR] = ROW(cache_dir, KIND_STRING, NULL),
+    [DSEC_D_REVOCATION] =
+        ROW_KEYWORD(revocation, revocation_words, DSEC_REVOCATION_REQUIRE,
+                    "require, soft-fail or off"),
+    [DSEC_D_CHECK_DEPTH] = ROW_KEYWORD(check_depth, depth_words,
+                                       DSEC_DEPTH_CHAIN, "chain or leaf"),
+    [DSEC_D_HTTP_PROXY] = ROW(http_proxy, KIND_PROXY, expect_proxy),
+    [DSEC_D_NO_PROXY] = ROW(no_proxy, KIND_HOSTS, expect_hosts),
+    [DSEC_D_FETCH_TIMEOUT] =
+        ROW_RANGE(fetch_timeout, KIND_SECONDS, 1, MAX_FETCH_TIMEOUT),
+    [DSEC_D_MAX_CRL_SIZE] = ROW(max_crl_size, KIND_SIZE, expect_size),
+    [DSEC_D_STALE_GRACE] =
+        ROW_RANGE(stale_grace, KIND_SECONDS, 0, MAX_STALE_GRACE),
+    [DSEC_D_FAIL_CACHE] =
+        ROW_RANGE(fail_cache, KIND_SECONDS, 0, MAX_FAIL_CACHE),
+    [DSEC_D_CDP_SCHEMES] = ROW(cdp_schemes, KIND_SCHEMES, expect_schemes),
+    [DSEC_D_LOG] =
+        ROW_KEYWORD(log, log_words, DSEC_LOG_SYSLOG, "syslog, stderr or none"),
+    [DSEC_D_LOG_LEVEL] =
+        ROW_KEYWORD(log_level, level_words, DSEC_LOG_ERR, expect_levels),
+    [DSEC_D_MAX_PATH_DEPTH] =
+        ROW_RANGE(max_path_depth, KIND_COUNT, 1, MAX_PATH_DEPTH),
+    [DSEC_D_MAX_SIGNATURE_CHECKS] =
+        ROW_RANGE(max_signature_checks, KIND_COUNT, 1, MAX_SIGNATURE_CHECKS),
+    [DSEC_D_DELTA_CRL] = ROW_KEYWORD(delta_crl, delta_words, DSEC_DELTA_REQUIRE,
+                                     "require, if-available or ignore"),
+};
+
+/* KIND_KEYWORD fields are enums stored and read as int. */
+_Static_assert(sizeof(dsec_revocation_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(dsec_check_depth) == sizeof(int), "enum size");
+_Static_assert(sizeof(dsec_delta_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(dsec_log_target) == sizeof(int), "enum size");
+_Static_assert(sizeof(dsec_log_level) == sizeof(int), "enum size");
+
+static void *field(dsec_config *cfg, const directive_row *row)
+{
+    return (char *)cfg + row->off;
 }
 
-dsec_rv dsec_parse_schemes(const char *text, unsigned int *out)
+static const void *cfield(const dsec_config *cfg, const directive_row *row)
 {
-    unsigned int bits = 0;
-    const char *p = text;
-
-    if (text == NULL || *text == '\0') {
-        return DSEC_ERR_INVALID;
-    }
-    while (*p != '\0') {
-        size_t n = strcspn(p, ",");
-        const char *word = p;
-        size_t w = n;
-
-        while (w > 0 && isspace((unsigned char)*word)) {
-            word++;
-            w--;
-        }
-        while (w > 0 && isspace((unsigned char)word[w - 1])) {
-            w--;
-        }
-        if (w == 4 && strncasecmp(word, "http", 4) == 0) {
-            bits |= DSEC_SCHEME_HTTP;
-        } else if (w == 5 && strncasecmp(word, "https", 5) == 0) {
-            bits |= DSEC_SCHEME_HTTPS;
-        } else if (w == 4 && strncasecmp(word, "ldap", 4) == 0) {
-            bits |= DSEC_SCHEME_LDAP;
-        } else if (w == 5 && strncasecmp(word, "ldaps", 5) == 0) {
-            bits |= DSEC_SCHEME_LDAPS;
-        } else {
-            return DSEC_ERR_INVALID;
-        }
-        p += n;
-        if (*p == ',') {
-            p++;
-        }
-    }
-    if (bits == 0) {
-        return DSEC_ERR_INVALID;
-    }
-    *out = bits;
-    return DSEC_OK;
+    return (const char *)cfg + row->off;
 }
 
-static int keyword(const char *value, const char *const *words, int n)
-{
-    int i;
-
-    for (i = 0; i < n; i++) {
-        if (strcasecmp(value, words[i]) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
+/* ------------------------------------------------------------ setting */
 
 static dsec_rv set_string(char **slot, const char *value)
 {
@@ -234,20 +266,103 @@ static int has_space_or_ctrl(const char *s)
     return 0;
 }
 
+/*
+ * http_proxy: NULL when the value is valid, else what is expected. A user
+ * name or password holding '/', '?' or '#' would end the authority early:
+ * they must come percent-encoded.
+ */
+static const char *proxy_problem(const char *value, const char *expect)
+{
+    const char *at;
+
+    if (strcmp(value, "env") == 0) {
+        return NULL;
+    }
+    if (strncasecmp(value, "http://", 7) != 0 || value[7] == '\0'
+        || has_space_or_ctrl(value)) {
+        return expect;
+    }
+    at = strrchr(value + 7, '@');
+    if (at != NULL && strcspn(value + 7, "/?#") < (size_t)(at - (value + 7))) {
+        return "http://user:password@host:port with '/', '?' and '#' "
+               "of the user name and password percent-encoded "
+               "(%2F, %3F, %23)";
+    }
+    return NULL;
+}
+
+static int keyword(const char *value, const char *const *words)
+{
+    int i;
+
+    for (i = 0; words[i] != NULL; i++) {
+        if (strcasecmp(value, words[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Parse value into the directive's field. DSEC_ERR_INVALID sets *bad to
+ * what a valid value looks like (row->expect unless the kind says more).
+ */
+static dsec_rv set_value(dsec_config *cfg, const directive_row *row,
+                         const char *value, const char **bad)
+{
+    void *slot = field(cfg, row);
+    long num;
+    int k;
+
+    *bad = row->expect;
+    switch (row->kind) {
+    case KIND_STRING:
+        return set_string(slot, value);
+    case KIND_PROXY:
+        if (*value == '\0' || strcasecmp(value, "none") == 0) {
+            return set_string(slot, "");
+        }
+        *bad = proxy_problem(value, row->expect);
+        return *bad != NULL ? DSEC_ERR_INVALID : set_string(slot, value);
+    case KIND_HOSTS:
+        return has_space_or_ctrl(value) ? DSEC_ERR_INVALID
+                                        : set_string(slot, value);
+    case KIND_KEYWORD:
+        k = keyword(value, row->words);
+        if (k < 0) {
+            return DSEC_ERR_INVALID;
+        }
+        k += row->base;
+        memcpy(slot, &k, sizeof(k));
+        return DSEC_OK;
+    case KIND_SECONDS:
+    case KIND_COUNT:
+        if (dsec_config_parse_seconds(value, row->min, row->max, &num)
+            != DSEC_OK) {
+            return DSEC_ERR_INVALID;
+        }
+        if (row->kind == KIND_COUNT) {
+            *(int *)slot = (int)num;
+        } else {
+            *(long *)slot = num;
+        }
+        return DSEC_OK;
+    case KIND_SIZE:
+        return dsec_config_parse_size(value, slot);
+    case KIND_SCHEMES:
+        return dsec_url_parse_schemes(value, slot);
+    }
+    return DSEC_ERR_INTERNAL;
+}
+
 dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
                         DSEC_ERR *err)
 {
-    static const char *const revocation[] = { "require", "soft-fail", "off" };
-    static const char *const depth[] = { "chain", "leaf" };
-    static const char *const deltas[] = { "require", "if-available", "ignore" };
-    static const char *const logs[] = { "syslog", "stderr", "none" };
-    static const char *const levels[] = { "error", "warning", "notice", "info",
-                                          "debug" };
-    const char *expect = NULL;
-    int d, k;
-    long secs;
-    size_t size;
-    unsigned int bits;
+    const directive_row *row;
+    const char *bad = NULL;
+    char expect[96];
+    char shown[160];
+    int d;
     dsec_rv rv;
 
     if (cfg == NULL || name == NULL || value == NULL) {
@@ -258,197 +373,131 @@ dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
             break;
         }
     }
-    switch (d) {
-    case DSEC_D_TRUST_DIRS:
-        return set_string(&cfg->trust_dirs, value);
-    case DSEC_D_CROSS_DIRS:
-        return set_string(&cfg->cross_dirs, value);
-    case DSEC_D_CACHE_DIR:
-        return set_string(&cfg->cache_dir, value);
-    case DSEC_D_REVOCATION:
-        k = keyword(value, revocation, 3);
-        if (k < 0) {
-            expect = "require, soft-fail or off";
-            break;
-        }
-        cfg->revocation = (dsec_revocation_mode)k;
-        return DSEC_OK;
-    case DSEC_D_CHECK_DEPTH:
-        k = keyword(value, depth, 2);
-        if (k < 0) {
-            expect = "chain or leaf";
-            break;
-        }
-        cfg->check_depth = (dsec_check_depth)k;
-        return DSEC_OK;
-    case DSEC_D_DELTA_CRL:
-        k = keyword(value, deltas, 3);
-        if (k < 0) {
-            expect = "require, if-available or ignore";
-            break;
-        }
-        cfg->delta_crl = (dsec_delta_mode)k;
-        return DSEC_OK;
-    case DSEC_D_HTTP_PROXY:
-        if (*value == '\0' || strcasecmp(value, "none") == 0) {
-            return set_string(&cfg->http_proxy, "");
-        }
-        if (strcmp(value, "env") != 0
-            && (strncasecmp(value, "http://", 7) != 0 || value[7] == '\0'
-                || has_space_or_ctrl(value))) {
-            expect = "none, env or http://[user:password@]host:port";
-            break;
-        }
-        if (strcmp(value, "env") != 0 && strrchr(value + 7, '@') != NULL
-            && strcspn(value + 7, "/?#")
-                   < (size_t)(strrchr(value + 7, '@') - (value + 7))) {
-            expect = "http://user:password@host:port with '/', '?' and '#' "
-                     "of the user name and password percent-encoded "
-                     "(%2F, %3F, %23)";
-            break;
-        }
-        return set_string(&cfg->http_proxy, value);
-    case DSEC_D_NO_PROXY:
-        if (has_space_or_ctrl(value)) {
-            expect = "a comma-separated list of hosts, domains or addresses";
-            break;
-        }
-        return set_string(&cfg->no_proxy, value);
-    case DSEC_D_FETCH_TIMEOUT:
-        if (dsec_parse_seconds(value, 1, MAX_FETCH_TIMEOUT, &secs) != DSEC_OK) {
-            expect = "whole seconds from 1 to 300";
-            break;
-        }
-        cfg->fetch_timeout = secs;
-        return DSEC_OK;
-    case DSEC_D_STALE_GRACE:
-        if (dsec_parse_seconds(value, 0, MAX_STALE_GRACE, &secs) != DSEC_OK) {
-            expect = "whole seconds from 0 to 2592000";
-            break;
-        }
-        cfg->stale_grace = secs;
-        return DSEC_OK;
-    case DSEC_D_FAIL_CACHE:
-        if (dsec_parse_seconds(value, 0, MAX_FAIL_CACHE, &secs) != DSEC_OK) {
-            expect = "whole seconds from 0 to 3600";
-            break;
-        }
-        cfg->fail_cache = secs;
-        return DSEC_OK;
-    case DSEC_D_MAX_PATH_DEPTH:
-        /* a count, parsed like whole seconds */
-        if (dsec_parse_seconds(value, 1, MAX_PATH_DEPTH, &secs) != DSEC_OK) {
-            expect = "a whole number from 1 to 32";
-            break;
-        }
-        cfg->max_path_depth = (int)secs;
-        return DSEC_OK;
-    case DSEC_D_MAX_SIGNATURE_CHECKS:
-        if (dsec_parse_seconds(value, 1, MAX_SIGNATURE_CHECKS, &secs)
-            != DSEC_OK) {
-            expect = "a whole number from 1 to 10000";
-            break;
-        }
-        cfg->max_signature_checks = (int)secs;
-        return DSEC_OK;
-    case DSEC_D_MAX_CRL_SIZE:
-        if (dsec_parse_size(value, &size) != DSEC_OK) {
-            expect = "a size in bytes with an optional k, M or G suffix";
-            break;
-        }
-        cfg->max_crl_size = size;
-        return DSEC_OK;
-    case DSEC_D_CDP_SCHEMES:
-        if (dsec_parse_schemes(value, &bits) != DSEC_OK) {
-            expect = "a comma-separated list of http, https, ldap, ldaps";
-            break;
-        }
-        cfg->cdp_schemes = bits;
-        return DSEC_OK;
-    case DSEC_D_LOG:
-        k = keyword(value, logs, 3);
-        if (k < 0) {
-            expect = "syslog, stderr or none";
-            break;
-        }
-        cfg->log = (dsec_log_target)k;
-        return DSEC_OK;
-    case DSEC_D_LOG_LEVEL:
-        k = keyword(value, levels, 5);
-        if (k < 0) {
-            expect = "error, warning, notice, info or debug";
-            break;
-        }
-        cfg->log_level = (dsec_log_level)(DSEC_LOG_ERR + k);
-        return DSEC_OK;
-    default:
+    if (d == DSEC_D_COUNT) {
         return dsec_err_set(err, DSEC_ERR_INVALID, 0, "unknown directive '%s'",
                             name);
     }
-    rv = DSEC_ERR_INVALID;
-    {
-        char shown[160];
-
-        /* proxy credentials never reach an error message */
-        if (d == DSEC_D_HTTP_PROXY) {
-            dsec_log_mask_url(value, shown, sizeof(shown));
-        } else {
-            snprintf(shown, sizeof(shown), "%s", value);
-        }
-        dsec_err_set(err, rv, 0, "%s: invalid value '%s' (expected %s)", name,
-                     shown, expect);
+    row = &directive_rows[d];
+    rv = set_value(cfg, row, value, &bad);
+    if (rv != DSEC_ERR_INVALID) {
+        return rv;
     }
-    return rv;
+    if (row->kind == KIND_SECONDS || row->kind == KIND_COUNT) {
+        snprintf(expect, sizeof(expect), "%s from %ld to %ld",
+                 row->kind == KIND_SECONDS ? "whole seconds" : "a whole number",
+                 row->min, row->max);
+        bad = expect;
+    }
+    /* proxy credentials never reach an error message */
+    if (row->kind == KIND_PROXY) {
+        dsec_url_mask(value, shown, sizeof(shown));
+    } else {
+        snprintf(shown, sizeof(shown), "%s", value);
+    }
+    return dsec_err_set(err, rv, 0, "%s: invalid value '%s' (expected %s)",
+                        name, shown, bad);
+}
+
+/* --------------------------------------------------------- describing */
+
+typedef struct {
+    char *buf;
+    size_t len;
+    size_t off; /* at most len - 1: what is written, truncated */
+} describe_out;
+
+static void put(describe_out *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void put(describe_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (o->off + 1 >= o->len) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return;
+    }
+    o->off = (size_t)n < o->len - o->off ? o->off + (size_t)n : o->len - 1;
+}
+
+/*
+ * The keyword of a KIND_KEYWORD field; a value past the words gives the last
+ * one (check_depth has always printed "leaf" for anything but chain).
+ */
+static const char *keyword_of(const dsec_config *cfg, const directive_row *row)
+{
+    int v;
+    int n = 0;
+
+    memcpy(&v, cfield(cfg, row), sizeof(v));
+    v -= row->base;
+    while (row->words[n] != NULL) {
+        n++;
+    }
+    return row->words[v >= 0 && v < n ? v : n - 1];
+}
+
+/* One "name = value" line, secrets masked. */
+static void describe_one(describe_out *o, const dsec_config *cfg, int d)
+{
+    const directive_row *row = &directive_rows[d];
+    const char *name = dsec_config_directives[d];
+    const void *slot = cfield(cfg, row);
+    const char *str;
+    char text[256];
+
+    switch (row->kind) {
+    case KIND_STRING:
+    case KIND_HOSTS:
+        str = *(char *const *)slot;
+        put(o, "%s = %s\n", name, str != NULL ? str : "");
+        break;
+    case KIND_PROXY:
+        str = *(char *const *)slot;
+        dsec_url_mask(str != NULL ? str : "", text, sizeof(text));
+        put(o, "%s = %s\n", name, text[0] != '\0' ? text : "none");
+        break;
+    case KIND_KEYWORD:
+        put(o, "%s = %s\n", name, keyword_of(cfg, row));
+        break;
+    case KIND_SECONDS:
+        put(o, "%s = %ld\n", name, *(const long *)slot);
+        break;
+    case KIND_COUNT:
+        put(o, "%s = %d\n", name, *(const int *)slot);
+        break;
+    case KIND_SIZE:
+        put(o, "%s = %zu\n", name, *(const size_t *)slot);
+        break;
+    case KIND_SCHEMES:
+        dsec_url_schemes_text(*(const unsigned int *)slot, text, sizeof(text));
+        put(o, "%s = %s\n", name, text);
+        break;
+    }
 }
 
 void dsec_config_describe(const dsec_config *cfg, char *buf, size_t len)
 {
-    static const char *const revocation[] = { "require", "soft-fail", "off" };
-    static const char *const deltas[] = { "require", "if-available", "ignore" };
-    static const char *const logs[] = { "syslog", "stderr", "none" };
-    static const char *const levels[] = { "error", "warning", "notice", "info",
-                                          "debug" };
-    char proxy[256];
-    char schemes[64] = "";
+    describe_out o = { buf, len, 0 };
+    int d;
 
     if (buf == NULL || len == 0) {
         return;
     }
+    buf[0] = '\0';
     if (cfg == NULL) {
-        buf[0] = '\0';
         return;
     }
-    dsec_log_mask_url(cfg->http_proxy != NULL ? cfg->http_proxy : "", proxy,
-                      sizeof(proxy));
-    if (cfg->cdp_schemes & DSEC_SCHEME_HTTP) {
-        strcat(schemes, "http,");
+    for (d = 0; d < DSEC_D_COUNT; d++) {
+        describe_one(&o, cfg, d);
     }
-    if (cfg->cdp_schemes & DSEC_SCHEME_HTTPS) {
-        strcat(schemes, "https,");
-    }
-    if (cfg->cdp_schemes & DSEC_SCHEME_LDAP) {
-        strcat(schemes, "ldap,");
-    }
-    if (cfg->cdp_schemes & DSEC_SCHEME_LDAPS) {
-        strcat(schemes, "ldaps,");
-    }
-    if (schemes[0] != '\0') {
-        schemes[strlen(schemes) - 1] = '\0';
-    }
-    snprintf(buf, len,
-             "trust_dirs = %s\ncross_dirs = %s\ncache_dir = %s\n"
-             "revocation = %s\ncheck_depth = %s\nhttp_proxy = %s\n"
-             "no_proxy = %s\nfetch_timeout = %ld\nmax_crl_size = %zu\n"
-             "stale_grace = %ld\nfail_cache = %ld\ncdp_schemes = %s\n"
-             "log = %s\nlog_level = %s\nmax_path_depth = %d\n"
-             "max_signature_checks = %d\ndelta_crl = %s\n",
-             cfg->trust_dirs ? cfg->trust_dirs : "",
-             cfg->cross_dirs ? cfg->cross_dirs : "",
-             cfg->cache_dir ? cfg->cache_dir : "", revocation[cfg->revocation],
-             cfg->check_depth == DSEC_DEPTH_CHAIN ? "chain" : "leaf",
-             proxy[0] ? proxy : "none", cfg->no_proxy ? cfg->no_proxy : "",
-             cfg->fetch_timeout, cfg->max_crl_size, cfg->stale_grace,
-             cfg->fail_cache, schemes, logs[cfg->log],
-             levels[cfg->log_level - DSEC_LOG_ERR], cfg->max_path_depth,
-             cfg->max_signature_checks, deltas[cfg->delta_crl]);
 }

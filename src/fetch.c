@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "domainsec/url.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
 #include "internal.h"
@@ -167,7 +168,7 @@ dsec_rv dsec_fetch_url(const dsec_fetch_policy *pol, const char *url,
     if (rv != DSEC_OK) {
         goto done;
     }
-    dsec_log_mask_url(url, masked, sizeof(masked));
+    dsec_url_mask(url, masked, sizeof(masked));
     scheme = dsec_url_scheme(url);
     if (scheme == 0 || (scheme & pol->cdp_schemes) == 0) {
         rv = dsec_err_set(err, DSEC_ERR_SCHEME, 0,

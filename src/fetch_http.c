@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "domainsec/url.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
 #include "internal.h"
@@ -407,7 +408,7 @@ dsec_rv dsec_fetch_http(const dsec_fetch_policy *pol, const char *url,
     f.pol = pol;
     f.url = url;
     f.res = res;
-    dsec_log_mask_url(url, f.masked, sizeof(f.masked));
+    dsec_url_mask(url, f.masked, sizeof(f.masked));
     rv = fetch_http_prepare(&f, err);
     if (rv != DSEC_OK) {
         goto done;

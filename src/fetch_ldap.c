@@ -36,6 +36,7 @@
 #include <ldap.h>
 #include <openssl/crypto.h>
 
+#include "domainsec/url.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
 #include "internal.h"
@@ -476,7 +477,7 @@ dsec_rv dsec_fetch_ldap(const dsec_fetch_policy *pol, const char *url,
     f.msgid = -1;
     f.deadline = start + (double)pol->fetch_timeout;
     snprintf(res->route, sizeof(res->route), "direct");
-    dsec_log_mask_url(url, f.masked, sizeof(f.masked));
+    dsec_url_mask(url, f.masked, sizeof(f.masked));
     rv = dsec_ldapcdp_parse(pol->cdp_schemes, url, f.masked, &f.t, err);
     if (rv != DSEC_OK) {
         goto done;

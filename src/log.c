@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Process-wide logging of libdomainsec: one line per event to syslog (the
- * host's ident and facility), stderr, or nowhere, filtered by level. Also
- * the masking of credentials in URLs, so no secret reaches a log.
+ * host's ident and facility), stderr, or nowhere, filtered by level.
+ * Credentials in URLs are masked by the callers (domainsec/url.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 #include <syslog.h>
 #include "domainsec/log.h"
 
@@ -47,37 +46,4 @@ void dsec_log(dsec_log_level level, const char *fmt, ...)
     } else {
         syslog(level, "%s", line);
     }
-}
-
-void dsec_log_mask_url(const char *url, char *buf, size_t len)
-{
-    const char *auth, *at, *end;
-
-    if (buf == NULL || len == 0) {
-        return;
-    }
-    if (url == NULL) {
-        buf[0] = '\0';
-        return;
-    }
-    auth = strstr(url, "://");
-    if (auth == NULL) {
-        snprintf(buf, len, "%s", url);
-        return;
-    }
-    auth += 3;
-    /* up to the last '@' anywhere: a password with an unencoded '/', '?'
-       or '#' must not leak, and masking too much is harmless */
-    end = auth + strlen(auth);
-    at = NULL;
-    for (const char *p = auth; p < end; p++) {
-        if (*p == '@') {
-            at = p;
-        }
-    }
-    if (at == NULL) {
-        snprintf(buf, len, "%s", url);
-        return;
-    }
-    snprintf(buf, len, "%.*s[****]%s", (int)(auth - url), url, at);
 }

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 #include "domainsec/common.h"
+#include "domainsec/log.h" /* log, log_level */
+#include "domainsec/url.h" /* cdp_schemes: DSEC_SCHEME_* bits */
 
 typedef enum {
     DSEC_REVOCATION_REQUIRE = 0,
@@ -24,27 +26,6 @@ typedef enum {
     DSEC_DELTA_IF_AVAILABLE, /* applied when obtained, else not needed */
     DSEC_DELTA_IGNORE /* never fetched nor applied */
 } dsec_delta_mode;
-
-typedef enum {
-    DSEC_LOG_SYSLOG = 0,
-    DSEC_LOG_STDERR,
-    DSEC_LOG_NONE
-} dsec_log_target;
-
-/* syslog priorities, so the values can be handed to syslog(3) directly */
-typedef enum {
-    DSEC_LOG_ERR = 3,
-    DSEC_LOG_WARNING = 4,
-    DSEC_LOG_NOTICE = 5,
-    DSEC_LOG_INFO = 6,
-    DSEC_LOG_DEBUG = 7
-} dsec_log_level;
-
-/* Bit set of allowed CDP schemes. */
-#define DSEC_SCHEME_HTTP 0x1u
-#define DSEC_SCHEME_HTTPS 0x2u
-#define DSEC_SCHEME_LDAP 0x4u
-#define DSEC_SCHEME_LDAPS 0x8u
 
 /* Directive indices; the order of dsec_config_directives[]. */
 typedef enum {
@@ -83,7 +64,7 @@ typedef struct dsec_config {
     size_t max_crl_size; /* bytes */
     long stale_grace; /* seconds */
     long fail_cache; /* seconds a failed fetch is remembered */
-    unsigned int cdp_schemes;
+    unsigned int cdp_schemes; /* DSEC_SCHEME_* bits */
     dsec_log_target log;
     dsec_log_level log_level;
     int max_path_depth; /* CA certificates above the leaf in a path */
@@ -113,13 +94,14 @@ void dsec_config_free(dsec_config *cfg);
 dsec_rv dsec_config_set(dsec_config *cfg, const char *name, const char *value,
                         DSEC_ERR *err);
 
-/* Parsers shared with the CLI; each writes *out only on success. */
-dsec_rv dsec_parse_size(const char *text, size_t *out);
-dsec_rv dsec_parse_seconds(const char *text, long min, long max, long *out);
-dsec_rv dsec_parse_schemes(const char *text, unsigned int *out);
-
-/* The scheme bit of a URL ("http://..." -> DSEC_SCHEME_HTTP), 0 if none. */
-unsigned int dsec_url_scheme(const char *url);
+/*
+ * The value parsers of the directives; each writes *out only on success.
+ * A size: bytes with an optional k, M or G suffix (any case), from 1 byte
+ * to 4 GiB. Seconds (or any count): a decimal integer from min to max.
+ */
+dsec_rv dsec_config_parse_size(const char *text, size_t *out);
+dsec_rv dsec_config_parse_seconds(const char *text, long min, long max,
+                                  long *out);
 
 /* One line "name = value" per directive into buf (secrets masked). */
 void dsec_config_describe(const dsec_config *cfg, char *buf, size_t len);

@@ -1,186 +1,66 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Certificate files and CRL checks the CLI does by itself: reading every
+ * Certificate files and CRL checks for the CLI's commands: every
  * certificate of a PEM bundle or DER file (verify's CERT and --untrusted,
  * fetch's --issuer), the time and completeness checks of a CRL, and whether
- * a certificate's key verifies a CRL. Moved here unchanged from the former
- * util.c: the library is gaining equivalents that will replace this file,
- * so its functions (and the names of its helpers) are kept as they were.
+ * a certificate's key verifies a CRL. The library decides each
+ * (dsec_certfile_load, dsec_crl_check_time, dsec_crl_verify); this file
+ * words the outcome for an admin.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
+#include "domainsec/certfile.h"
 #include "domainsec/crl.h"
 #include "cli.h"
 
-/* Largest certificate file read: far beyond any real bundle. */
-#define DSEC_CLI_MAX_FILE (16L * 1024 * 1024)
-
-/* Read the whole file into a new buffer. */
-static int dsec_cli_read_file(const char *path, unsigned char **out,
-                              size_t *outlen, char *why, size_t whylen)
-{
-    FILE *fp = NULL;
-    unsigned char *buf = NULL;
-    struct stat st;
-    size_t len = 0;
-    int ret = 0;
-
-    fp = fopen(path, "rb");
-    if (fp == NULL) {
-        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
-        goto done;
-    }
-    if (fstat(fileno(fp), &st) != 0) {
-        snprintf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(why, whylen, "%s is not a regular file", path);
-        goto done;
-    }
-    if (st.st_size > DSEC_CLI_MAX_FILE) {
-        snprintf(why, whylen, "%s is too large (over %ld bytes)", path,
-                 DSEC_CLI_MAX_FILE);
-        goto done;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        snprintf(why, whylen, "out of memory reading %s", path);
-        goto done;
-    }
-    len = fread(buf, 1, (size_t)st.st_size, fp);
-    if (ferror(fp)) {
-        snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-        goto done;
-    }
-    if (len == 0) {
-        snprintf(why, whylen, "%s is empty", path);
-        goto done;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *outlen = len;
-    buf = NULL;
-    ret = 1;
-
-done:
-    free(buf);
-    if (fp != NULL) {
-        fclose(fp);
-    }
-    return ret;
-}
-
-static int dsec_cli_parse_pem(const char *path, const unsigned char *data,
-                              size_t len, STACK_OF(X509) * certs, char *why,
-                              size_t whylen)
-{
-    BIO *bio = NULL;
-    X509 *x = NULL;
-    unsigned long e;
-    int ret = 0;
-
-    bio = BIO_new_mem_buf(data, (int)len);
-    if (bio == NULL) {
-        snprintf(why, whylen, "out of memory reading %s", path);
-        goto done;
-    }
-    ERR_set_mark();
-    for (;;) {
-        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (x == NULL) {
-            break;
-        }
-        if (!sk_X509_push(certs, x)) {
-            ERR_pop_to_mark();
-            snprintf(why, whylen, "out of memory reading %s", path);
-            goto done;
-        }
-        x = NULL;
-    }
-    /* The loop ends with "no start line" at the end of the data. */
-    e = ERR_peek_last_error();
-    if (ERR_GET_LIB(e) != ERR_LIB_PEM
-        || ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
-        ERR_pop_to_mark();
-        snprintf(why, whylen,
-                 "%s: certificate %d of the PEM file cannot be parsed", path,
-                 sk_X509_num(certs) + 1);
-        goto done;
-    }
-    ERR_pop_to_mark();
-    if (sk_X509_num(certs) == 0) {
-        snprintf(why, whylen, "%s holds no PEM certificate", path);
-        goto done;
-    }
-    ret = 1;
-
-done:
-    X509_free(x);
-    BIO_free(bio);
-    return ret;
-}
-
+/* The library reads the file (strict mode); the CLI words its faults. */
 int dsec_cli_load_certs(const char *path, STACK_OF(X509) * *out, char *why,
                         size_t whylen)
 {
-    unsigned char *data = NULL;
-    size_t len = 0;
-    STACK_OF(X509) *certs = NULL;
-    X509 *x = NULL;
-    const unsigned char *p;
-    int ret = 0;
+    dsec_certfile_status st;
 
-    if (!dsec_cli_read_file(path, &data, &len, why, whylen)) {
-        goto done;
+    if (dsec_certfile_load(path, DSEC_CERTFILE_STRICT, out, &st) == DSEC_OK) {
+        return 1;
     }
-    certs = sk_X509_new_null();
-    if (certs == NULL) {
-        snprintf(why, whylen, "out of memory reading %s", path);
-        goto done;
-    }
-    if (memmem(data, len, "-----BEGIN ", 11) != NULL) {
-        if (!dsec_cli_parse_pem(path, data, len, certs, why, whylen)) {
-            goto done;
-        }
-    } else {
-        if (len > INT_MAX) {
-            snprintf(why, whylen, "%s is too large", path);
-            goto done;
-        }
-        p = data;
-        ERR_set_mark();
-        x = d2i_X509(NULL, &p, (long)len);
-        ERR_pop_to_mark();
-        if (x == NULL || p != data + len) {
+    switch (st.fault) {
+    case DSEC_CERTFILE_OPEN:
+        snprintf(why, whylen, "cannot open %s: %s", path, strerror(st.errnum));
+        break;
+    case DSEC_CERTFILE_STAT:
+        snprintf(why, whylen, "cannot stat %s: %s", path, strerror(st.errnum));
+        break;
+    case DSEC_CERTFILE_NOT_REGULAR:
+        snprintf(why, whylen, "%s is not a regular file", path);
+        break;
+    case DSEC_CERTFILE_TOO_LARGE:
+        snprintf(why, whylen, "%s is too large (over %ld bytes)", path,
+                 DSEC_CERTFILE_MAX_STRICT);
+        break;
+    case DSEC_CERTFILE_READ:
+        snprintf(why, whylen, "cannot read %s: %s", path, strerror(st.errnum));
+        break;
+    case DSEC_CERTFILE_EMPTY:
+        snprintf(why, whylen, "%s is empty", path);
+        break;
+    case DSEC_CERTFILE_BAD_CERT:
+        snprintf(why, whylen,
+                 "%s: certificate %zu of the PEM file cannot be parsed", path,
+                 st.at);
+        break;
+    case DSEC_CERTFILE_NO_CERT:
+        if (st.pem) {
+            snprintf(why, whylen, "%s holds no PEM certificate", path);
+        } else {
             snprintf(why, whylen,
                      "%s is neither a PEM nor a DER certificate file", path);
-            goto done;
         }
-        if (!sk_X509_push(certs, x)) {
-            snprintf(why, whylen, "out of memory reading %s", path);
-            goto done;
-        }
-        x = NULL;
+        break;
+    default: /* out of memory; CHANGED is not a fault of the strict mode */
+        snprintf(why, whylen, "out of memory reading %s", path);
+        break;
     }
-    *out = certs;
-    certs = NULL;
-    ret = 1;
-
-done:
-    X509_free(x);
-    sk_X509_pop_free(certs, X509_free);
-    free(data);
-    return ret;
+    return 0;
 }
 
 int dsec_cli_crl_signed_by(X509_CRL *crl, X509 *cert)

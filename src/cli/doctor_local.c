@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/provider.h>
 #include "domainsec/anchors.h"
+#include "domainsec/certdir.h"
 #include "domainsec/config.h"
 #include "cli.h"
 #include "doctor.h"

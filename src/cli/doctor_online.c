@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "domainsec/url.h"
 #include "domainsec/cdp.h"
 #include "domainsec/classify.h"
 #include "domainsec/crl.h"
@@ -171,7 +172,7 @@ void cli_doctor_check_proxy(struct cli_doctor *doc)
             return;
         }
     }
-    dsec_log_mask_url(proxy, masked, sizeof(masked));
+    dsec_url_mask(proxy, masked, sizeof(masked));
     if (!cli_doctor_proxy_addr(proxy, host, sizeof(host), port, sizeof(port))) {
         /* a proxy URL that cannot be used: a bad configuration value */
         cli_doctor_line(
@@ -417,7 +418,7 @@ static void cli_doctor_cert_cdps(struct cli_doctor *doc,
         }
     }
     for (i = 0; i < cdps.n; i++) {
-        dsec_log_mask_url(cdps.v[i].url, url, sizeof(url));
+        dsec_url_mask(cdps.v[i].url, url, sizeof(url));
         if ((dsec_url_scheme(cdps.v[i].url) & cfg->cdp_schemes) == 0) {
             /* fatal when no CDP of the certificate may be fetched */
             cli_doctor_line(doc,

@@ -17,7 +17,9 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "domainsec/url.h"
 #include "domainsec/anchors.h"
+#include "domainsec/certdir.h"
 #include "domainsec/classify.h"
 #include "domainsec/common.h"
 #include "domainsec/config.h"
@@ -178,7 +180,7 @@ static int cli_fetch_get(const struct cli_fetch_opts *opts,
     char url[512];
     dsec_rv rv;
 
-    dsec_log_mask_url(opts->url, url, sizeof(url));
+    dsec_url_mask(opts->url, url, sizeof(url));
     printf("url:        %s\n", url);
     dsec_fetch_policy_from_config(run->cfg, &pol);
     rv = dsec_fetch_url(&pol, opts->url, &run->res, &err);
@@ -261,7 +263,7 @@ static dsec_rv cli_fetch_sig_dirs(X509_CRL *crl, const char *dirs,
     if (dirs == NULL || dirs[0] == '\0') {
         goto done;
     }
-    if (dsec_anchors_load(dirs, &set, &err) != DSEC_OK) {
+    if (dsec_certdir_load(dirs, &set, &err) != DSEC_OK) {
         printf("signature:  not checked: cannot read %s: %s\n", directive,
                err.msg);
         rv = DSEC_ERR_INTERNAL;

@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "domainsec/url.h"
 #include "domainsec/decide.h"
 #include "domainsec/log.h"
 #include "domainsec/report.h"
@@ -221,8 +222,7 @@ static void cli_print_attempts(const dsec_report *rep)
     }
     for (i = 0; i < rep->nattempts; i++) {
         a = &rep->attempts[i];
-        dsec_log_mask_url(a->url != NULL ? a->url : "(no URL)", url,
-                          sizeof(url));
+        dsec_url_mask(a->url != NULL ? a->url : "(no URL)", url, sizeof(url));
         printf("  depth %d: %s\n", a->depth, url);
         if (a->rv == DSEC_OK) {
             printf("      result: ok\n");

@@ -18,6 +18,7 @@
 #include <openssl/provider.h>
 #include <openssl/x509.h>
 #include "domainsec/anchors.h"
+#include "domainsec/certdir.h"
 #include "domainsec/log.h"
 #include "cli.h"
 
@@ -189,8 +190,8 @@ static int cli_trust_list(const char *trust_dirs, const char *cross_dirs)
     size_t i;
     int ret = DSEC_EXIT_CONFIG;
 
-    if (dsec_anchors_load(trust_dirs, &roots, &err) != DSEC_OK
-        || dsec_anchors_load(cross_dirs, &cross, &err) != DSEC_OK) {
+    if (dsec_certdir_load(trust_dirs, &roots, &err) != DSEC_OK
+        || dsec_certdir_load(cross_dirs, &cross, &err) != DSEC_OK) {
         fprintf(stderr, "%s trust: %s\n", DSEC_CLI_PROG, err.msg);
         goto done;
     }

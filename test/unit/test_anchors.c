@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * CUnit suite of src/anchors.c: trust anchors loaded from a temporary
- * directory tree built by the suite (single PEM, PEM bundle with a foreign
- * block, DER, TRUSTED CERTIFICATE, malformed, a bundle with a malformed
- * block, empty, oversized, dot file,
+ * CUnit suite of src/anchors.c, src/certdir.c and src/certdir_scan.c
+ * (with src/certfile.c in directory mode): trust anchors loaded from a
+ * temporary directory tree built by the suite (single PEM, PEM bundle with
+ * a foreign block, DER, TRUSTED CERTIFICATE, malformed, a bundle with a
+ * malformed block, empty, oversized, dot file,
  * subdirectory, symlinked duplicate, a second directory, a missing one):
  * counts, load order, sources, duplicates kept once, the skipped list,
  * every search (subject, including names differing only in string type or
@@ -35,7 +36,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include "testutil.h"
-#include "domainsec/anchors.h"
+#include "domainsec/certdir.h"
 #include "domainsec/log.h"
 
 enum {
@@ -287,7 +288,7 @@ static int suite_init(void)
     }
     snprintf(dirs, sizeof(dirs), "%s:%s:%s", dir1, missing, dir2);
     ERR_clear_error();
-    if (dsec_anchors_load(dirs, &set, NULL) != DSEC_OK) {
+    if (dsec_certdir_load(dirs, &set, NULL) != DSEC_OK) {
         return -1;
     }
     return 0;
@@ -439,14 +440,14 @@ static void test_anchors_missing_dir(void)
     DSEC_ERR err;
 
     memset(&err, 0, sizeof(err));
-    CU_ASSERT_EQUAL_FATAL(dsec_anchors_load(missing, &only, &err), DSEC_OK);
+    CU_ASSERT_EQUAL_FATAL(dsec_certdir_load(missing, &only, &err), DSEC_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(only);
     CU_ASSERT_EQUAL(dsec_anchors_count(only), 0);
     dsec_anchors_free(only);
     only = NULL;
 
     /* a missing directory between two good ones changes nothing */
-    CU_ASSERT_EQUAL_FATAL(dsec_anchors_load(dir2, &only, &err), DSEC_OK);
+    CU_ASSERT_EQUAL_FATAL(dsec_certdir_load(dir2, &only, &err), DSEC_OK);
     CU_ASSERT_EQUAL(dsec_anchors_count(only), 3);
     dsec_anchors_free(only);
 }
@@ -459,17 +460,17 @@ static void test_anchors_null_and_empty(void)
     size_t idx = 0;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(name);
-    CU_ASSERT_EQUAL(dsec_anchors_load(NULL, NULL, NULL), DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL_FATAL(dsec_anchors_load(NULL, &empty, NULL), DSEC_OK);
+    CU_ASSERT_EQUAL(dsec_certdir_load(NULL, NULL, NULL), DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL_FATAL(dsec_certdir_load(NULL, &empty, NULL), DSEC_OK);
     CU_ASSERT_EQUAL(dsec_anchors_count(empty), 0);
     CU_ASSERT_EQUAL(dsec_anchors_find_subject(empty, name, &pos, &idx), 0);
     dsec_anchors_free(empty);
     empty = NULL;
-    CU_ASSERT_EQUAL_FATAL(dsec_anchors_load("", &empty, NULL), DSEC_OK);
+    CU_ASSERT_EQUAL_FATAL(dsec_certdir_load("", &empty, NULL), DSEC_OK);
     CU_ASSERT_EQUAL(dsec_anchors_count(empty), 0);
     dsec_anchors_free(empty);
     empty = NULL;
-    CU_ASSERT_EQUAL_FATAL(dsec_anchors_load(":::", &empty, NULL), DSEC_OK);
+    CU_ASSERT_EQUAL_FATAL(dsec_certdir_load(":::", &empty, NULL), DSEC_OK);
     CU_ASSERT_EQUAL(dsec_anchors_count(empty), 0);
     dsec_anchors_free(empty);
 

@@ -99,16 +99,17 @@ static void test_config_sizes(void)
     set_ok(cfg, "max_crl_size", "1000");
     CU_ASSERT_EQUAL(cfg->max_crl_size, (size_t)1000);
 
-    CU_ASSERT_EQUAL(dsec_parse_size("2M", &sz), DSEC_OK);
+    CU_ASSERT_EQUAL(dsec_config_parse_size("2M", &sz), DSEC_OK);
     CU_ASSERT_EQUAL(sz, (size_t)2 * 1024 * 1024);
     sz = 7;
-    CU_ASSERT_EQUAL(dsec_parse_size("64Q", &sz), DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL(dsec_parse_size("", &sz), DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL(dsec_parse_size("-1", &sz), DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL(dsec_parse_size("M", &sz), DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL(dsec_parse_size("99999999999999999999", &sz),
+    CU_ASSERT_EQUAL(dsec_config_parse_size("64Q", &sz), DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_config_parse_size("", &sz), DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_config_parse_size("-1", &sz), DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_config_parse_size("M", &sz), DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_config_parse_size("99999999999999999999", &sz),
                     DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL(dsec_parse_size("99999999999999G", &sz), DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_config_parse_size("99999999999999G", &sz),
+                    DSEC_ERR_INVALID);
     CU_ASSERT_EQUAL(sz, (size_t)7);
     dsec_config_free(cfg);
 }
@@ -305,13 +306,16 @@ static void test_config_parse_seconds(void)
 {
     long v = 42;
 
-    CU_ASSERT_EQUAL(dsec_parse_seconds("5", 1, 60, &v), DSEC_OK);
+    CU_ASSERT_EQUAL(dsec_config_parse_seconds("5", 1, 60, &v), DSEC_OK);
     CU_ASSERT_EQUAL(v, 5);
     v = 42;
-    CU_ASSERT_EQUAL(dsec_parse_seconds("61", 1, 60, &v), DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL(dsec_parse_seconds("0", 1, 60, &v), DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL(dsec_parse_seconds("5x", 1, 60, &v), DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL(dsec_parse_seconds("", 1, 60, &v), DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_config_parse_seconds("61", 1, 60, &v),
+                    DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_config_parse_seconds("0", 1, 60, &v),
+                    DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_config_parse_seconds("5x", 1, 60, &v),
+                    DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_config_parse_seconds("", 1, 60, &v), DSEC_ERR_INVALID);
     CU_ASSERT_EQUAL(v, 42);
 }
 
@@ -319,11 +323,11 @@ static void test_config_parse_schemes(void)
 {
     unsigned int s = 0x80;
 
-    CU_ASSERT_EQUAL(dsec_parse_schemes("ldap,ldaps", &s), DSEC_OK);
+    CU_ASSERT_EQUAL(dsec_url_parse_schemes("ldap,ldaps", &s), DSEC_OK);
     CU_ASSERT_EQUAL(s, DSEC_SCHEME_LDAP | DSEC_SCHEME_LDAPS);
     s = 0x80;
-    CU_ASSERT_EQUAL(dsec_parse_schemes("gopher", &s), DSEC_ERR_INVALID);
-    CU_ASSERT_EQUAL(dsec_parse_schemes("file", &s), DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_url_parse_schemes("gopher", &s), DSEC_ERR_INVALID);
+    CU_ASSERT_EQUAL(dsec_url_parse_schemes("file", &s), DSEC_ERR_INVALID);
     CU_ASSERT_EQUAL(s, 0x80u);
 }
 
