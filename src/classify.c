@@ -7,30 +7,32 @@
 #include <openssl/x509_vfy.h>
 #include "domainsec/classify.h"
 
+/* Each class's name and the CLI's exit code for it. */
+static const struct {
+    const char *name;
+    int exit_code;
+} classes[] = {
+    [DSEC_CLASS_VALID] = { "valid", DSEC_EXIT_VALID },
+    [DSEC_CLASS_TRANSIENT] = { "transient", DSEC_EXIT_TRANSIENT },
+    [DSEC_CLASS_FATAL] = { "fatal", DSEC_EXIT_FATAL },
+};
+
+/* An unknown class is treated as fatal (fail closed). */
+static size_t class_index(dsec_class cls)
+{
+    return (unsigned int)cls < sizeof(classes) / sizeof(classes[0])
+               ? (size_t)cls
+               : (size_t)DSEC_CLASS_FATAL;
+}
+
 const char *dsec_classify_name(dsec_class cls)
 {
-    switch (cls) {
-    case DSEC_CLASS_VALID:
-        return "valid";
-    case DSEC_CLASS_TRANSIENT:
-        return "transient";
-    case DSEC_CLASS_FATAL:
-        return "fatal";
-    }
-    return "fatal";
+    return classes[class_index(cls)].name;
 }
 
 int dsec_classify_exit_code(dsec_class cls)
 {
-    switch (cls) {
-    case DSEC_CLASS_VALID:
-        return DSEC_EXIT_VALID;
-    case DSEC_CLASS_TRANSIENT:
-        return DSEC_EXIT_TRANSIENT;
-    case DSEC_CLASS_FATAL:
-        return DSEC_EXIT_FATAL;
-    }
-    return DSEC_EXIT_FATAL;
+    return classes[class_index(cls)].exit_code;
 }
 
 dsec_class dsec_classify_rv(dsec_rv rv)

@@ -77,61 +77,39 @@ void *dsec_grow(void *v, size_t *cap, size_t need, size_t elem)
 
 const char *dsec_rv_name(dsec_rv rv)
 {
-    switch (rv) {
-    case DSEC_OK:
-        return "ok";
-    case DSEC_ERR_NOMEM:
-        return "out-of-memory";
-    case DSEC_ERR_INVALID:
-        return "invalid";
-    case DSEC_ERR_SCHEME:
-        return "scheme-not-allowed";
-    case DSEC_ERR_CONNECT:
-        return "unreachable";
-    case DSEC_ERR_TIMEOUT:
-        return "timeout";
-    case DSEC_ERR_HTTP:
-        return "http-error";
-    case DSEC_ERR_TOO_BIG:
-        return "too-big";
-    case DSEC_ERR_PARSE:
-        return "unparsable";
-    case DSEC_ERR_CRL_SIG:
-        return "bad-crl-signature";
-    case DSEC_ERR_CRL_ISSUER:
-        return "wrong-crl-issuer";
-    case DSEC_ERR_CRL_DELTA:
-        return "delta-crl";
-    case DSEC_ERR_CRL_STALE:
-        return "stale-crl";
-    case DSEC_ERR_CRL_FUTURE:
-        return "crl-not-yet-valid";
-    case DSEC_ERR_NO_CDP:
-        return "no-cdp";
-    case DSEC_ERR_IO:
-        return "io-error";
-    case DSEC_ERR_BACKOFF:
-        return "recently-failed";
-    case DSEC_ERR_UNSUPPORTED:
-        return "unsupported";
-    case DSEC_ERR_NOT_FOUND:
-        return "not-found";
-    case DSEC_ERR_INTERNAL:
-        return "internal-error";
-    case DSEC_ERR_NO_CRL:
-        return "no-crl-there";
-    case DSEC_ERR_CRL_SCOPE:
-        return "crl-out-of-scope";
-    case DSEC_ERR_CRL_CRITICAL:
-        return "crl-critical-extension";
-    case DSEC_ERR_CRL_SIGNER:
-        return "crl-signer-not-validated";
-    case DSEC_ERR_CRL_REASONS:
-        return "crl-reasons-uncovered";
-    case DSEC_ERR_NO_DELTA:
-        return "delta-crl-missing";
+    static const char *const names[] = {
+        [DSEC_OK] = "ok",
+        [-DSEC_ERR_NOMEM] = "out-of-memory",
+        [-DSEC_ERR_INVALID] = "invalid",
+        [-DSEC_ERR_SCHEME] = "scheme-not-allowed",
+        [-DSEC_ERR_CONNECT] = "unreachable",
+        [-DSEC_ERR_TIMEOUT] = "timeout",
+        [-DSEC_ERR_HTTP] = "http-error",
+        [-DSEC_ERR_TOO_BIG] = "too-big",
+        [-DSEC_ERR_PARSE] = "unparsable",
+        [-DSEC_ERR_CRL_SIG] = "bad-crl-signature",
+        [-DSEC_ERR_CRL_ISSUER] = "wrong-crl-issuer",
+        [-DSEC_ERR_CRL_DELTA] = "delta-crl",
+        [-DSEC_ERR_CRL_STALE] = "stale-crl",
+        [-DSEC_ERR_CRL_FUTURE] = "crl-not-yet-valid",
+        [-DSEC_ERR_NO_CDP] = "no-cdp",
+        [-DSEC_ERR_IO] = "io-error",
+        [-DSEC_ERR_BACKOFF] = "recently-failed",
+        [-DSEC_ERR_UNSUPPORTED] = "unsupported",
+        [-DSEC_ERR_NOT_FOUND] = "not-found",
+        [-DSEC_ERR_INTERNAL] = "internal-error",
+        [-DSEC_ERR_NO_CRL] = "no-crl-there",
+        [-DSEC_ERR_CRL_SCOPE] = "crl-out-of-scope",
+        [-DSEC_ERR_CRL_CRITICAL] = "crl-critical-extension",
+        [-DSEC_ERR_CRL_SIGNER] = "crl-signer-not-validated",
+        [-DSEC_ERR_CRL_REASONS] = "crl-reasons-uncovered",
+        [-DSEC_ERR_NO_DELTA] = "delta-crl-missing",
+    };
+
+    if (rv > 0 || rv < DSEC_ERR_MIN || names[-rv] == NULL) {
+        return "unknown";
     }
-    return "unknown";
+    return names[-rv];
 }
 
 dsec_rv dsec_err_set(DSEC_ERR *err, dsec_rv rv, long code, const char *fmt, ...)

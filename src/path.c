@@ -23,25 +23,20 @@
 
 const char *dsec_path_result_name(dsec_path_result r)
 {
-    switch (r) {
-    case DSEC_PATH_FOUND:
-        return "found";
-    case DSEC_PATH_DOUBTFUL:
-        return "revocation status unknown";
-    case DSEC_PATH_REVOKED_ONLY:
-        return "every path has a revoked CA";
-    case DSEC_PATH_FALLBACK:
-        return "no valid path";
-    case DSEC_PATH_NONE:
-        return "no path to a trust anchor";
-    case DSEC_PATH_BOUND_SIGS:
-        return "max_signature_checks reached";
-    case DSEC_PATH_BOUND_DEPTH:
-        return "max_path_depth reached";
-    case DSEC_PATH_ERROR:
-    default:
+    static const char *const names[] = {
+        [DSEC_PATH_FOUND] = "found",
+        [DSEC_PATH_DOUBTFUL] = "revocation status unknown",
+        [DSEC_PATH_REVOKED_ONLY] = "every path has a revoked CA",
+        [DSEC_PATH_FALLBACK] = "no valid path",
+        [DSEC_PATH_NONE] = "no path to a trust anchor",
+        [DSEC_PATH_BOUND_SIGS] = "max_signature_checks reached",
+        [DSEC_PATH_BOUND_DEPTH] = "max_path_depth reached",
+    };
+
+    if ((unsigned int)r >= sizeof(names) / sizeof(names[0])) {
         return "error";
     }
+    return names[r];
 }
 
 void dsec_path_describe(X509 *cert, char *buf, size_t len)
