@@ -9,7 +9,7 @@
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
 #include "domainsec/config.h"
-#include "domainsec/revoke.h"
+#include "domainsec/engine.h"
 #include "domainsec/anchors.h"
 
 #define DSPROV_OK 1

@@ -43,7 +43,7 @@
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
 #include "domainsec/report.h"
-#include "domainsec/revoke.h"
+#include "domainsec/engine.h"
 #include "cli.h"
 
 #define DSEC_DOCTOR_LINE 1024

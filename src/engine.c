@@ -16,7 +16,7 @@
 #include "domainsec/crl.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
-#include "domainsec/revoke.h"
+#include "domainsec/engine.h"
 
 #define CACHE_MAX_ENTRIES 4096
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests of src/revoke.c: the engine gathering the CRLs of one
+ * Unit tests of src/engine.c: the engine gathering the CRLs of one
  * certificate (no CDP, a forbidden scheme, a cache hit, an unreachable
  * loopback server and the backoff after it, stale_grace, the
  * per-certificate fetch limit). The only network use is 127.0.0.1 port 9,
@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <CUnit/Basic.h>
 #include "domainsec/log.h"
-#include "domainsec/revoke.h"
+#include "domainsec/engine.h"
 #include "testutil.h"
 
 static EVP_PKEY *root_key;
@@ -119,7 +119,7 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void test_revoke_engine_new(void)
+static void test_engine_engine_new(void)
 {
     dsec_config *cfg = dsec_config_new();
     dsec_engine *eng = NULL;
@@ -145,7 +145,7 @@ static void test_revoke_engine_new(void)
     dsec_engine_free(NULL);
 }
 
-static void test_revoke_no_cdp(void)
+static void test_engine_no_cdp(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -165,7 +165,7 @@ static void test_revoke_no_cdp(void)
     engine_free(eng);
 }
 
-static void test_revoke_file_scheme(void)
+static void test_engine_file_scheme(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -198,7 +198,7 @@ static void test_revoke_file_scheme(void)
     engine_free(eng);
 }
 
-static void test_revoke_cache_hit(void)
+static void test_engine_cache_hit(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -229,7 +229,7 @@ static void test_revoke_cache_hit(void)
     engine_free(eng);
 }
 
-static void test_revoke_connect_then_backoff(void)
+static void test_engine_connect_then_backoff(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine("fail_cache", "60");
@@ -271,7 +271,7 @@ static void test_revoke_connect_then_backoff(void)
     engine_free(eng);
 }
 
-static void test_revoke_stale_grace(void)
+static void test_engine_stale_grace(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine("stale_grace", "7200");
@@ -297,7 +297,7 @@ static void test_revoke_stale_grace(void)
     engine_free(eng);
 }
 
-static void test_revoke_stale_without_grace(void)
+static void test_engine_stale_without_grace(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -322,7 +322,7 @@ static void test_revoke_stale_without_grace(void)
     engine_free(eng);
 }
 
-static void test_revoke_fetch_limit(void)
+static void test_engine_fetch_limit(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -418,7 +418,7 @@ static int attempts_from_network(const dsec_report *rep)
 }
 
 /* Two partitions from two DPs: both gathered from the cache. */
-static void test_revoke_partitions(void)
+static void test_engine_partitions(void)
 {
     const tu_dp dps[] = { { "URI:" URL_A, KC_CAC, NULL },
                           { "URI:" URL_B, DSEC_REASONS_ALL & ~KC_CAC, NULL } };
@@ -464,7 +464,7 @@ static void test_revoke_partitions(void)
  * IDP; another CA of the same name, whose key verified it) is not taken:
  * the URL is fetched.
  */
-static void test_revoke_cached_misfit(void)
+static void test_engine_cached_misfit(void)
 {
     const tu_dp dp[] = { { "URI:" URL_A, 0, NULL } };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -510,7 +510,7 @@ static void test_revoke_cached_misfit(void)
 }
 
 /* A complete CRL with freshestCRL gets its delta, unless delta_crl says. */
-static void test_revoke_delta(void)
+static void test_engine_delta(void)
 {
     const tu_dp dp[] = { { "URI:" URL_A, 0, NULL } };
     const tu_dp fresh[] = { { "URI:" URL_D, 0, NULL } };
@@ -563,21 +563,21 @@ static void test_revoke_delta(void)
 }
 
 static CU_TestInfo tests[] = {
-    { "test_revoke_engine_new", test_revoke_engine_new },
-    { "test_revoke_no_cdp", test_revoke_no_cdp },
-    { "test_revoke_file_scheme", test_revoke_file_scheme },
-    { "test_revoke_cache_hit", test_revoke_cache_hit },
-    { "test_revoke_connect_then_backoff", test_revoke_connect_then_backoff },
-    { "test_revoke_stale_grace", test_revoke_stale_grace },
-    { "test_revoke_stale_without_grace", test_revoke_stale_without_grace },
-    { "test_revoke_fetch_limit", test_revoke_fetch_limit },
-    { "test_revoke_partitions", test_revoke_partitions },
-    { "test_revoke_cached_misfit", test_revoke_cached_misfit },
-    { "test_revoke_delta", test_revoke_delta },
+    { "test_engine_engine_new", test_engine_engine_new },
+    { "test_engine_no_cdp", test_engine_no_cdp },
+    { "test_engine_file_scheme", test_engine_file_scheme },
+    { "test_engine_cache_hit", test_engine_cache_hit },
+    { "test_engine_connect_then_backoff", test_engine_connect_then_backoff },
+    { "test_engine_stale_grace", test_engine_stale_grace },
+    { "test_engine_stale_without_grace", test_engine_stale_without_grace },
+    { "test_engine_fetch_limit", test_engine_fetch_limit },
+    { "test_engine_partitions", test_engine_partitions },
+    { "test_engine_cached_misfit", test_engine_cached_misfit },
+    { "test_engine_delta", test_engine_delta },
     CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-    return tu_run_suite("revoke", suite_init, suite_cleanup, tests);
+    return tu_run_suite("engine", suite_init, suite_cleanup, tests);
 }
