@@ -13,6 +13,7 @@
 #include <CUnit/Basic.h>
 #include "domainsec/log.h"
 #include "domainsec/engine.h"
+#include "internal.h"
 #include "testutil.h"
 
 static EVP_PKEY *root_key;
@@ -109,6 +110,19 @@ static dsec_rv obtain(dsec_engine *eng, X509 *cert, int depth, dsec_report *rep,
     link.signer = dsec_decide_direct_signer;
     link.arg = &link;
     return dsec_engine_obtain(eng, &link, depth, set, rep);
+}
+
+/* dsec_cache_put before it went: a CRL verified with issuer's key, kept for
+   url (disk copy included). */
+static dsec_rv cache_put(dsec_cache *c, const char *url, X509_CRL *x,
+                         X509 *issuer)
+{
+    unsigned char id[32];
+
+    if (issuer == NULL || !dsec_decide_key_id(issuer, id)) {
+        return DSEC_ERR_INVALID;
+    }
+    return dsec_cache_store(c, url, x, id, 1);
 }
 
 static double mono_now(void)
@@ -211,9 +225,9 @@ static void test_engine_cache_hit(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
     CU_ASSERT_PTR_NOT_NULL_FATAL(crl);
     CU_ASSERT_PTR_NOT_NULL_FATAL(hit);
-    CU_ASSERT_EQUAL_FATAL(dsec_cache_put(dsec_engine_cache(eng),
-                                         "http://127.0.0.1:9/cached.crl", crl,
-                                         inter),
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng),
+                                    "http://127.0.0.1:9/cached.crl", crl,
+                                    inter),
                           DSEC_OK);
     CU_ASSERT_EQUAL(obtain(eng, hit, 0, rep, &set), DSEC_OK);
     CU_ASSERT_EQUAL(rep->depth[0].rv, DSEC_OK);
@@ -283,9 +297,9 @@ static void test_engine_stale_grace(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
     CU_ASSERT_PTR_NOT_NULL_FATAL(stale);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
-    CU_ASSERT_EQUAL_FATAL(dsec_cache_put(dsec_engine_cache(eng),
-                                         "http://127.0.0.1:9/stale.crl", stale,
-                                         inter),
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng),
+                                    "http://127.0.0.1:9/stale.crl", stale,
+                                    inter),
                           DSEC_OK);
     /* refetching fails (nothing on port 9): the stale CRL serves */
     CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
@@ -309,9 +323,9 @@ static void test_engine_stale_without_grace(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
     CU_ASSERT_PTR_NOT_NULL_FATAL(stale);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
-    CU_ASSERT_EQUAL_FATAL(dsec_cache_put(dsec_engine_cache(eng),
-                                         "http://127.0.0.1:9/stale2.crl", stale,
-                                         inter),
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng),
+                                    "http://127.0.0.1:9/stale2.crl", stale,
+                                    inter),
                           DSEC_OK);
     CU_ASSERT_NOT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
     CU_ASSERT_EQUAL((int)set.n, 0);
@@ -436,14 +450,14 @@ static void test_engine_partitions(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    CU_ASSERT_EQUAL_FATAL(
-        dsec_cache_put(dsec_engine_cache(eng), URL_A, a, inter), DSEC_OK);
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng), URL_A, a, inter),
+                          DSEC_OK);
     /* only partition A known: B is fetched (nothing listens) */
     CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
     CU_ASSERT_EQUAL(set.n, 1);
     CU_ASSERT_EQUAL(attempts_from_network(rep), 1);
-    CU_ASSERT_EQUAL_FATAL(
-        dsec_cache_put(dsec_engine_cache(eng), URL_B, b, inter), DSEC_OK);
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng), URL_B, b, inter),
+                          DSEC_OK);
     CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep2, &set2), DSEC_OK);
     CU_ASSERT_EQUAL_FATAL(set2.n, 2);
     CU_ASSERT_EQUAL(set2.v[0].dp, 0);
@@ -492,9 +506,9 @@ static void test_engine_cached_misfit(void)
         dsec_crl_set set = { 0 };
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
-        CU_ASSERT_EQUAL_FATAL(dsec_cache_put(dsec_engine_cache(eng), URL_A,
-                                             cases[i], verifier[i]),
-                              DSEC_OK);
+        CU_ASSERT_EQUAL_FATAL(
+            cache_put(dsec_engine_cache(eng), URL_A, cases[i], verifier[i]),
+            DSEC_OK);
         CU_ASSERT_NOT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
         CU_ASSERT_EQUAL(set.n, 0);
         CU_ASSERT_EQUAL(attempts_from_network(rep), 1);
@@ -532,8 +546,7 @@ static void test_engine_delta(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
         CU_ASSERT_PTR_NOT_NULL_FATAL(rep2);
         CU_ASSERT_EQUAL_FATAL(
-            dsec_cache_put(dsec_engine_cache(eng), URL_A, base, inter),
-            DSEC_OK);
+            cache_put(dsec_engine_cache(eng), URL_A, base, inter), DSEC_OK);
         /* no delta anywhere: the base alone (the delta URL is tried) */
         CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
         CU_ASSERT_EQUAL(set.n, 1);
@@ -542,8 +555,7 @@ static void test_engine_delta(void)
             CU_ASSERT_EQUAL(rep->depth[0].rv, DSEC_ERR_NO_DELTA);
         }
         CU_ASSERT_EQUAL_FATAL(
-            dsec_cache_put(dsec_engine_cache(eng), URL_D, delta, inter),
-            DSEC_OK);
+            cache_put(dsec_engine_cache(eng), URL_D, delta, inter), DSEC_OK);
         CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep2, &set2), DSEC_OK);
         CU_ASSERT_EQUAL_FATAL(set2.n, m == 0 ? 2 : 1);
         if (m == 0) {
