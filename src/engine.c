@@ -128,7 +128,7 @@ static size_t note_schemes(dsec_gather *g, const dsec_cdp_list *cdps)
 }
 
 /* The delta CRL of the complete CRL at index base of g->out. */
-static void gather_delta(dsec_gather *g, size_t base, X509 *signer)
+static void obtain_delta(dsec_gather *g, size_t base, X509 *signer)
 {
     dsec_cdp_list fresh;
     dsec_crl_in copy;
@@ -169,7 +169,7 @@ static void gather_delta(dsec_gather *g, size_t base, X509 *signer)
  * CRLs gathered cover every reason, each followed by its delta. Returns 1
  * when one was gathered.
  */
-static int gather_complete(dsec_gather *g, const dsec_cdp_list *cdps)
+static int obtain_complete(dsec_gather *g, const dsec_cdp_list *cdps)
 {
     int ndp = cdps->v[cdps->n - 1].dp + 1;
     char *state = calloc(cdps->n, 1);
@@ -197,7 +197,7 @@ static int gather_complete(dsec_gather *g, const dsec_cdp_list *cdps)
             done[dp] = 1;
             got = 1;
             covered |= w.reasons;
-            gather_delta(g, before, w.signer);
+            obtain_delta(g, before, w.signer);
         }
     }
     free(state);
@@ -233,7 +233,7 @@ dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
         return rv;
     }
     if (note_schemes(&g, &cdps) > 0) {
-        got = gather_complete(&g, &cdps);
+        got = obtain_complete(&g, &cdps);
     } else if (cdps.n > 0) {
         g.last = DSEC_ERR_SCHEME;
         dsec_gather_depth(&g, DSEC_ERR_SCHEME, cdps.v[0].url,
