@@ -12,7 +12,7 @@
 #include "domainsec/anchors.h"
 #include "domainsec/certdir.h"
 #include "domainsec/config.h"
-#include "domainsec/revoke.h"
+#include "domainsec/engine.h"
 
 typedef struct dsprov_ctx {
     const OSSL_CORE_HANDLE *handle;

@@ -26,7 +26,7 @@
 #include "domainsec/crl.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
-#include "domainsec/revoke.h"
+#include "domainsec/engine.h"
 #include "cli.h"
 #include "doctor.h"
 

@@ -2,8 +2,8 @@
 /*
  * Unit tests of src/cache.c: the memory layer (entries bound to the key
  * that verified them, validity window, negative entries), single flight
- * between threads, and the disk layer (round trip through a new cache
- * object, corrupted files ignored).
+ * between threads, and the disk layer of src/cache_disk.c (round trip
+ * through a new cache object, corrupted files ignored).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <CUnit/Basic.h>
 #include "domainsec/cache.h"
+#include "domainsec/decide.h"
+#include "internal.h"
 #include "testutil.h"
 
 #define URL_A "http://crl.example/a.crl"
@@ -70,6 +72,19 @@ static int same_crl(X509_CRL *a, X509_CRL *b)
     return same;
 }
 
+/* dsec_cache_put before it went: a CRL verified with issuer's key, kept for
+   url (disk copy included). */
+static dsec_rv cache_put(dsec_cache *c, const char *url, X509_CRL *x,
+                         X509 *issuer)
+{
+    unsigned char id[32];
+
+    if (issuer == NULL || !dsec_decide_key_id(issuer, id)) {
+        return DSEC_ERR_INVALID;
+    }
+    return dsec_cache_store(c, url, x, id, 1);
+}
+
 /* dsec_cache_get, asserting that *out is only written on DSEC_OK. */
 static dsec_rv get(dsec_cache *c, const char *url, X509 *issuer, time_t now,
                    long grace, X509_CRL **out, DSEC_ERR *err)
@@ -104,7 +119,7 @@ static void test_cache_put_get(void)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now, 0, NULL, NULL), DSEC_ERR_NOT_FOUND);
-    CU_ASSERT_EQUAL(dsec_cache_put(c, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c, URL_A, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now, 0, &out, NULL), DSEC_OK);
     CU_ASSERT_PTR_EQUAL(out, crl);
     X509_CRL_free(out);
@@ -122,7 +137,7 @@ static void test_cache_bound_to_key(void)
     time_t now = time(NULL);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL(dsec_cache_put(c, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c, URL_A, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c, URL_A, twin, now, 0, NULL, NULL),
                     DSEC_ERR_NOT_FOUND);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now, 0, NULL, NULL), DSEC_OK);
@@ -135,7 +150,7 @@ static void test_cache_validity_window(void)
     time_t now = time(NULL);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL(dsec_cache_put(c, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c, URL_A, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now + 7200, 0, NULL, NULL),
                     DSEC_ERR_NOT_FOUND);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now + 7200, 1800, NULL, NULL),
@@ -182,7 +197,7 @@ static void test_cache_put_clears_failure(void)
     snprintf(fail.msg, sizeof(fail.msg), "timed out");
     dsec_cache_put_failure(c, URL_C, &fail, now + 100);
     CU_ASSERT_EQUAL(get(c, URL_C, ca, now, 0, NULL, NULL), DSEC_ERR_TIMEOUT);
-    CU_ASSERT_EQUAL(dsec_cache_put(c, URL_C, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c, URL_C, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c, URL_C, ca, now, 0, NULL, NULL), DSEC_OK);
     dsec_cache_free(c);
 }
@@ -197,11 +212,11 @@ static void test_cache_count_and_list(void)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     CU_ASSERT_EQUAL(dsec_cache_count(c), 0);
-    CU_ASSERT_EQUAL(dsec_cache_put(c, URL_A, crl, ca), DSEC_OK);
-    CU_ASSERT_EQUAL(dsec_cache_put(c, URL_B, crl2, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c, URL_B, crl2, ca), DSEC_OK);
     CU_ASSERT_EQUAL(dsec_cache_count(c), 2);
     /* replacing an entry does not add one */
-    CU_ASSERT_EQUAL(dsec_cache_put(c, URL_B, crl2, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c, URL_B, crl2, ca), DSEC_OK);
     CU_ASSERT_EQUAL(dsec_cache_count(c), 2);
 
     sk = dsec_cache_list(c);
@@ -229,7 +244,7 @@ static void test_cache_bounded(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     for (i = 0; i < 5; i++) {
         snprintf(url, sizeof(url), "http://crl.example/%d.crl", i);
-        CU_ASSERT_EQUAL(dsec_cache_put(c, url, crl, ca), DSEC_OK);
+        CU_ASSERT_EQUAL(cache_put(c, url, crl, ca), DSEC_OK);
     }
     CU_ASSERT_TRUE(dsec_cache_count(c) <= 2);
     CU_ASSERT_TRUE(dsec_cache_count(c) >= 1);
@@ -311,7 +326,7 @@ static void test_cache_single_flight(void)
     pthread_mutex_unlock(&f.lock);
     nanosleep(&pause, NULL);
     /* the CRL lands in the cache, then the flight ends */
-    CU_ASSERT_EQUAL(dsec_cache_put(f.cache, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(f.cache, URL_A, crl, ca), DSEC_OK);
     pthread_mutex_lock(&f.lock);
     f.ended = 1;
     pthread_mutex_unlock(&f.lock);
@@ -376,7 +391,7 @@ static void test_cache_disk_round_trip(void)
     c1 = dsec_cache_new(16);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
     dsec_cache_set_dir(c1, dfd);
-    CU_ASSERT_EQUAL(dsec_cache_put(c1, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c1, URL_A, crl, ca), DSEC_OK);
     dsec_cache_free(c1);
 
     /* a new cache object (another process) finds it on disk */
@@ -411,7 +426,7 @@ static void test_cache_disk_round_trip(void)
     dsec_cache_set_dir(c3, dfd);
     CU_ASSERT_EQUAL(get(c3, URL_A, ca, now, 0, NULL, NULL), DSEC_ERR_NOT_FOUND);
     /* and a put over them repairs the entry */
-    CU_ASSERT_EQUAL(dsec_cache_put(c3, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c3, URL_A, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c3, URL_A, ca, now, 0, NULL, NULL), DSEC_OK);
     dsec_cache_free(c3);
 
@@ -435,7 +450,7 @@ static void test_cache_disk_truncated_files(void)
     c1 = dsec_cache_new(16);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
     dsec_cache_set_dir(c1, dfd);
-    CU_ASSERT_EQUAL(dsec_cache_put(c1, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(cache_put(c1, URL_A, crl, ca), DSEC_OK);
     dsec_cache_free(c1);
 
     d = opendir(dir);

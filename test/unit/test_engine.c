@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests of src/revoke.c: the engine gathering the CRLs of one
+ * Unit tests of src/engine.c: the engine gathering the CRLs of one
  * certificate (no CDP, a forbidden scheme, a cache hit, an unreachable
  * loopback server and the backoff after it, stale_grace, the
  * per-certificate fetch limit). The only network use is 127.0.0.1 port 9,
@@ -12,7 +12,8 @@
 #include <unistd.h>
 #include <CUnit/Basic.h>
 #include "domainsec/log.h"
-#include "domainsec/revoke.h"
+#include "domainsec/engine.h"
+#include "internal.h"
 #include "testutil.h"
 
 static EVP_PKEY *root_key;
@@ -111,6 +112,19 @@ static dsec_rv obtain(dsec_engine *eng, X509 *cert, int depth, dsec_report *rep,
     return dsec_engine_obtain(eng, &link, depth, set, rep);
 }
 
+/* dsec_cache_put before it went: a CRL verified with issuer's key, kept for
+   url (disk copy included). */
+static dsec_rv cache_put(dsec_cache *c, const char *url, X509_CRL *x,
+                         X509 *issuer)
+{
+    unsigned char id[32];
+
+    if (issuer == NULL || !dsec_decide_key_id(issuer, id)) {
+        return DSEC_ERR_INVALID;
+    }
+    return dsec_cache_store(c, url, x, id, 1);
+}
+
 static double mono_now(void)
 {
     struct timespec ts;
@@ -119,7 +133,7 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void test_revoke_engine_new(void)
+static void test_engine_engine_new(void)
 {
     dsec_config *cfg = dsec_config_new();
     dsec_engine *eng = NULL;
@@ -145,7 +159,7 @@ static void test_revoke_engine_new(void)
     dsec_engine_free(NULL);
 }
 
-static void test_revoke_no_cdp(void)
+static void test_engine_no_cdp(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -165,7 +179,7 @@ static void test_revoke_no_cdp(void)
     engine_free(eng);
 }
 
-static void test_revoke_file_scheme(void)
+static void test_engine_file_scheme(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -198,7 +212,7 @@ static void test_revoke_file_scheme(void)
     engine_free(eng);
 }
 
-static void test_revoke_cache_hit(void)
+static void test_engine_cache_hit(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -211,9 +225,9 @@ static void test_revoke_cache_hit(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
     CU_ASSERT_PTR_NOT_NULL_FATAL(crl);
     CU_ASSERT_PTR_NOT_NULL_FATAL(hit);
-    CU_ASSERT_EQUAL_FATAL(dsec_cache_put(dsec_engine_cache(eng),
-                                         "http://127.0.0.1:9/cached.crl", crl,
-                                         inter),
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng),
+                                    "http://127.0.0.1:9/cached.crl", crl,
+                                    inter),
                           DSEC_OK);
     CU_ASSERT_EQUAL(obtain(eng, hit, 0, rep, &set), DSEC_OK);
     CU_ASSERT_EQUAL(rep->depth[0].rv, DSEC_OK);
@@ -229,7 +243,7 @@ static void test_revoke_cache_hit(void)
     engine_free(eng);
 }
 
-static void test_revoke_connect_then_backoff(void)
+static void test_engine_connect_then_backoff(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine("fail_cache", "60");
@@ -271,7 +285,7 @@ static void test_revoke_connect_then_backoff(void)
     engine_free(eng);
 }
 
-static void test_revoke_stale_grace(void)
+static void test_engine_stale_grace(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine("stale_grace", "7200");
@@ -283,9 +297,9 @@ static void test_revoke_stale_grace(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
     CU_ASSERT_PTR_NOT_NULL_FATAL(stale);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
-    CU_ASSERT_EQUAL_FATAL(dsec_cache_put(dsec_engine_cache(eng),
-                                         "http://127.0.0.1:9/stale.crl", stale,
-                                         inter),
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng),
+                                    "http://127.0.0.1:9/stale.crl", stale,
+                                    inter),
                           DSEC_OK);
     /* refetching fails (nothing on port 9): the stale CRL serves */
     CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
@@ -297,7 +311,7 @@ static void test_revoke_stale_grace(void)
     engine_free(eng);
 }
 
-static void test_revoke_stale_without_grace(void)
+static void test_engine_stale_without_grace(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -309,9 +323,9 @@ static void test_revoke_stale_without_grace(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
     CU_ASSERT_PTR_NOT_NULL_FATAL(stale);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
-    CU_ASSERT_EQUAL_FATAL(dsec_cache_put(dsec_engine_cache(eng),
-                                         "http://127.0.0.1:9/stale2.crl", stale,
-                                         inter),
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng),
+                                    "http://127.0.0.1:9/stale2.crl", stale,
+                                    inter),
                           DSEC_OK);
     CU_ASSERT_NOT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
     CU_ASSERT_EQUAL((int)set.n, 0);
@@ -322,7 +336,7 @@ static void test_revoke_stale_without_grace(void)
     engine_free(eng);
 }
 
-static void test_revoke_fetch_limit(void)
+static void test_engine_fetch_limit(void)
 {
     dsec_crl_set set = { 0 };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -418,7 +432,7 @@ static int attempts_from_network(const dsec_report *rep)
 }
 
 /* Two partitions from two DPs: both gathered from the cache. */
-static void test_revoke_partitions(void)
+static void test_engine_partitions(void)
 {
     const tu_dp dps[] = { { "URI:" URL_A, KC_CAC, NULL },
                           { "URI:" URL_B, DSEC_REASONS_ALL & ~KC_CAC, NULL } };
@@ -436,14 +450,14 @@ static void test_revoke_partitions(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    CU_ASSERT_EQUAL_FATAL(
-        dsec_cache_put(dsec_engine_cache(eng), URL_A, a, inter), DSEC_OK);
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng), URL_A, a, inter),
+                          DSEC_OK);
     /* only partition A known: B is fetched (nothing listens) */
     CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
     CU_ASSERT_EQUAL(set.n, 1);
     CU_ASSERT_EQUAL(attempts_from_network(rep), 1);
-    CU_ASSERT_EQUAL_FATAL(
-        dsec_cache_put(dsec_engine_cache(eng), URL_B, b, inter), DSEC_OK);
+    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng), URL_B, b, inter),
+                          DSEC_OK);
     CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep2, &set2), DSEC_OK);
     CU_ASSERT_EQUAL_FATAL(set2.n, 2);
     CU_ASSERT_EQUAL(set2.v[0].dp, 0);
@@ -464,7 +478,7 @@ static void test_revoke_partitions(void)
  * IDP; another CA of the same name, whose key verified it) is not taken:
  * the URL is fetched.
  */
-static void test_revoke_cached_misfit(void)
+static void test_engine_cached_misfit(void)
 {
     const tu_dp dp[] = { { "URI:" URL_A, 0, NULL } };
     dsec_engine *eng = new_engine(NULL, NULL);
@@ -492,9 +506,9 @@ static void test_revoke_cached_misfit(void)
         dsec_crl_set set = { 0 };
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
-        CU_ASSERT_EQUAL_FATAL(dsec_cache_put(dsec_engine_cache(eng), URL_A,
-                                             cases[i], verifier[i]),
-                              DSEC_OK);
+        CU_ASSERT_EQUAL_FATAL(
+            cache_put(dsec_engine_cache(eng), URL_A, cases[i], verifier[i]),
+            DSEC_OK);
         CU_ASSERT_NOT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
         CU_ASSERT_EQUAL(set.n, 0);
         CU_ASSERT_EQUAL(attempts_from_network(rep), 1);
@@ -510,7 +524,7 @@ static void test_revoke_cached_misfit(void)
 }
 
 /* A complete CRL with freshestCRL gets its delta, unless delta_crl says. */
-static void test_revoke_delta(void)
+static void test_engine_delta(void)
 {
     const tu_dp dp[] = { { "URI:" URL_A, 0, NULL } };
     const tu_dp fresh[] = { { "URI:" URL_D, 0, NULL } };
@@ -532,8 +546,7 @@ static void test_revoke_delta(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
         CU_ASSERT_PTR_NOT_NULL_FATAL(rep2);
         CU_ASSERT_EQUAL_FATAL(
-            dsec_cache_put(dsec_engine_cache(eng), URL_A, base, inter),
-            DSEC_OK);
+            cache_put(dsec_engine_cache(eng), URL_A, base, inter), DSEC_OK);
         /* no delta anywhere: the base alone (the delta URL is tried) */
         CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
         CU_ASSERT_EQUAL(set.n, 1);
@@ -542,8 +555,7 @@ static void test_revoke_delta(void)
             CU_ASSERT_EQUAL(rep->depth[0].rv, DSEC_ERR_NO_DELTA);
         }
         CU_ASSERT_EQUAL_FATAL(
-            dsec_cache_put(dsec_engine_cache(eng), URL_D, delta, inter),
-            DSEC_OK);
+            cache_put(dsec_engine_cache(eng), URL_D, delta, inter), DSEC_OK);
         CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep2, &set2), DSEC_OK);
         CU_ASSERT_EQUAL_FATAL(set2.n, m == 0 ? 2 : 1);
         if (m == 0) {
@@ -563,21 +575,21 @@ static void test_revoke_delta(void)
 }
 
 static CU_TestInfo tests[] = {
-    { "test_revoke_engine_new", test_revoke_engine_new },
-    { "test_revoke_no_cdp", test_revoke_no_cdp },
-    { "test_revoke_file_scheme", test_revoke_file_scheme },
-    { "test_revoke_cache_hit", test_revoke_cache_hit },
-    { "test_revoke_connect_then_backoff", test_revoke_connect_then_backoff },
-    { "test_revoke_stale_grace", test_revoke_stale_grace },
-    { "test_revoke_stale_without_grace", test_revoke_stale_without_grace },
-    { "test_revoke_fetch_limit", test_revoke_fetch_limit },
-    { "test_revoke_partitions", test_revoke_partitions },
-    { "test_revoke_cached_misfit", test_revoke_cached_misfit },
-    { "test_revoke_delta", test_revoke_delta },
+    { "test_engine_engine_new", test_engine_engine_new },
+    { "test_engine_no_cdp", test_engine_no_cdp },
+    { "test_engine_file_scheme", test_engine_file_scheme },
+    { "test_engine_cache_hit", test_engine_cache_hit },
+    { "test_engine_connect_then_backoff", test_engine_connect_then_backoff },
+    { "test_engine_stale_grace", test_engine_stale_grace },
+    { "test_engine_stale_without_grace", test_engine_stale_without_grace },
+    { "test_engine_fetch_limit", test_engine_fetch_limit },
+    { "test_engine_partitions", test_engine_partitions },
+    { "test_engine_cached_misfit", test_engine_cached_misfit },
+    { "test_engine_delta", test_engine_delta },
     CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-    return tu_run_suite("revoke", suite_init, suite_cleanup, tests);
+    return tu_run_suite("engine", suite_init, suite_cleanup, tests);
 }

@@ -4,8 +4,8 @@
  * of one certificate (cache, then network) with every attempt recorded in
  * a dsec_report. The decision on them is dsec_decide's (decide.h).
  */
-#ifndef DOMAINSEC_REVOKE_H
-#define DOMAINSEC_REVOKE_H
+#ifndef DOMAINSEC_ENGINE_H
+#define DOMAINSEC_ENGINE_H
 
 #include <time.h>
 #include <openssl/x509.h>
@@ -55,4 +55,4 @@ dsec_cache *dsec_engine_cache(dsec_engine *eng);
 dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
                            dsec_crl_set *out, dsec_report *rep);
 
-#endif /* DOMAINSEC_REVOKE_H */
+#endif /* DOMAINSEC_ENGINE_H */
