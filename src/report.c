@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The per-verification report and the classification of failures into
- * transient (retry later) and fatal (DESIGN.md section 5).
+ * The per-verification report: the CRL attempts, the outcome per chain
+ * depth, the paths tried, and the error that decides the verification
+ * (its class comes from classify.c, DESIGN.md section 5).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -72,19 +72,6 @@ static int same_crl(X509_CRL *a, X509_CRL *b)
     return same;
 }
 
-/* dsec_cache_put before it went: a CRL verified with issuer's key, kept for
-   url (disk copy included). */
-static dsec_rv cache_put(dsec_cache *c, const char *url, X509_CRL *x,
-                         X509 *issuer)
-{
-    unsigned char id[32];
-
-    if (issuer == NULL || !dsec_decide_key_id(issuer, id)) {
-        return DSEC_ERR_INVALID;
-    }
-    return dsec_cache_store(c, url, x, id, 1);
-}
-
 /* dsec_cache_get, asserting that *out is only written on DSEC_OK. */
 static dsec_rv get(dsec_cache *c, const char *url, X509 *issuer, time_t now,
                    long grace, X509_CRL **out, DSEC_ERR *err)
@@ -119,7 +106,7 @@ static void test_cache_put_get(void)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now, 0, NULL, NULL), DSEC_ERR_NOT_FOUND);
-    CU_ASSERT_EQUAL(cache_put(c, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c, URL_A, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now, 0, &out, NULL), DSEC_OK);
     CU_ASSERT_PTR_EQUAL(out, crl);
     X509_CRL_free(out);
@@ -137,7 +124,7 @@ static void test_cache_bound_to_key(void)
     time_t now = time(NULL);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL(cache_put(c, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c, URL_A, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c, URL_A, twin, now, 0, NULL, NULL),
                     DSEC_ERR_NOT_FOUND);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now, 0, NULL, NULL), DSEC_OK);
@@ -150,7 +137,7 @@ static void test_cache_validity_window(void)
     time_t now = time(NULL);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL(cache_put(c, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c, URL_A, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now + 7200, 0, NULL, NULL),
                     DSEC_ERR_NOT_FOUND);
     CU_ASSERT_EQUAL(get(c, URL_A, ca, now + 7200, 1800, NULL, NULL),
@@ -197,7 +184,7 @@ static void test_cache_put_clears_failure(void)
     snprintf(fail.msg, sizeof(fail.msg), "timed out");
     dsec_cache_put_failure(c, URL_C, &fail, now + 100);
     CU_ASSERT_EQUAL(get(c, URL_C, ca, now, 0, NULL, NULL), DSEC_ERR_TIMEOUT);
-    CU_ASSERT_EQUAL(cache_put(c, URL_C, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c, URL_C, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c, URL_C, ca, now, 0, NULL, NULL), DSEC_OK);
     dsec_cache_free(c);
 }
@@ -212,11 +199,11 @@ static void test_cache_count_and_list(void)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     CU_ASSERT_EQUAL(dsec_cache_count(c), 0);
-    CU_ASSERT_EQUAL(cache_put(c, URL_A, crl, ca), DSEC_OK);
-    CU_ASSERT_EQUAL(cache_put(c, URL_B, crl2, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c, URL_B, crl2, ca), DSEC_OK);
     CU_ASSERT_EQUAL(dsec_cache_count(c), 2);
     /* replacing an entry does not add one */
-    CU_ASSERT_EQUAL(cache_put(c, URL_B, crl2, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c, URL_B, crl2, ca), DSEC_OK);
     CU_ASSERT_EQUAL(dsec_cache_count(c), 2);
 
     sk = dsec_cache_list(c);
@@ -244,7 +231,7 @@ static void test_cache_bounded(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     for (i = 0; i < 5; i++) {
         snprintf(url, sizeof(url), "http://crl.example/%d.crl", i);
-        CU_ASSERT_EQUAL(cache_put(c, url, crl, ca), DSEC_OK);
+        CU_ASSERT_EQUAL(tu_cache_put(c, url, crl, ca), DSEC_OK);
     }
     CU_ASSERT_TRUE(dsec_cache_count(c) <= 2);
     CU_ASSERT_TRUE(dsec_cache_count(c) >= 1);
@@ -326,7 +313,7 @@ static void test_cache_single_flight(void)
     pthread_mutex_unlock(&f.lock);
     nanosleep(&pause, NULL);
     /* the CRL lands in the cache, then the flight ends */
-    CU_ASSERT_EQUAL(cache_put(f.cache, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(f.cache, URL_A, crl, ca), DSEC_OK);
     pthread_mutex_lock(&f.lock);
     f.ended = 1;
     pthread_mutex_unlock(&f.lock);
@@ -391,7 +378,7 @@ static void test_cache_disk_round_trip(void)
     c1 = dsec_cache_new(16);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
     dsec_cache_set_dir(c1, dfd);
-    CU_ASSERT_EQUAL(cache_put(c1, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c1, URL_A, crl, ca), DSEC_OK);
     dsec_cache_free(c1);
 
     /* a new cache object (another process) finds it on disk */
@@ -426,7 +413,7 @@ static void test_cache_disk_round_trip(void)
     dsec_cache_set_dir(c3, dfd);
     CU_ASSERT_EQUAL(get(c3, URL_A, ca, now, 0, NULL, NULL), DSEC_ERR_NOT_FOUND);
     /* and a put over them repairs the entry */
-    CU_ASSERT_EQUAL(cache_put(c3, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c3, URL_A, crl, ca), DSEC_OK);
     CU_ASSERT_EQUAL(get(c3, URL_A, ca, now, 0, NULL, NULL), DSEC_OK);
     dsec_cache_free(c3);
 
@@ -450,7 +437,7 @@ static void test_cache_disk_truncated_files(void)
     c1 = dsec_cache_new(16);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
     dsec_cache_set_dir(c1, dfd);
-    CU_ASSERT_EQUAL(cache_put(c1, URL_A, crl, ca), DSEC_OK);
+    CU_ASSERT_EQUAL(tu_cache_put(c1, URL_A, crl, ca), DSEC_OK);
     dsec_cache_free(c1);
 
     d = opendir(dir);

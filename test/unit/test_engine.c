@@ -112,19 +112,6 @@ static dsec_rv obtain(dsec_engine *eng, X509 *cert, int depth, dsec_report *rep,
     return dsec_engine_obtain(eng, &link, depth, set, rep);
 }
 
-/* dsec_cache_put before it went: a CRL verified with issuer's key, kept for
-   url (disk copy included). */
-static dsec_rv cache_put(dsec_cache *c, const char *url, X509_CRL *x,
-                         X509 *issuer)
-{
-    unsigned char id[32];
-
-    if (issuer == NULL || !dsec_decide_key_id(issuer, id)) {
-        return DSEC_ERR_INVALID;
-    }
-    return dsec_cache_store(c, url, x, id, 1);
-}
-
 static double mono_now(void)
 {
     struct timespec ts;
@@ -225,7 +212,7 @@ static void test_engine_cache_hit(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
     CU_ASSERT_PTR_NOT_NULL_FATAL(crl);
     CU_ASSERT_PTR_NOT_NULL_FATAL(hit);
-    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng),
+    CU_ASSERT_EQUAL_FATAL(tu_cache_put(dsec_engine_cache(eng),
                                     "http://127.0.0.1:9/cached.crl", crl,
                                     inter),
                           DSEC_OK);
@@ -297,7 +284,7 @@ static void test_engine_stale_grace(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
     CU_ASSERT_PTR_NOT_NULL_FATAL(stale);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
-    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng),
+    CU_ASSERT_EQUAL_FATAL(tu_cache_put(dsec_engine_cache(eng),
                                     "http://127.0.0.1:9/stale.crl", stale,
                                     inter),
                           DSEC_OK);
@@ -323,7 +310,7 @@ static void test_engine_stale_without_grace(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
     CU_ASSERT_PTR_NOT_NULL_FATAL(stale);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
-    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng),
+    CU_ASSERT_EQUAL_FATAL(tu_cache_put(dsec_engine_cache(eng),
                                     "http://127.0.0.1:9/stale2.crl", stale,
                                     inter),
                           DSEC_OK);
@@ -450,13 +437,13 @@ static void test_engine_partitions(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng), URL_A, a, inter),
+    CU_ASSERT_EQUAL_FATAL(tu_cache_put(dsec_engine_cache(eng), URL_A, a, inter),
                           DSEC_OK);
     /* only partition A known: B is fetched (nothing listens) */
     CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
     CU_ASSERT_EQUAL(set.n, 1);
     CU_ASSERT_EQUAL(attempts_from_network(rep), 1);
-    CU_ASSERT_EQUAL_FATAL(cache_put(dsec_engine_cache(eng), URL_B, b, inter),
+    CU_ASSERT_EQUAL_FATAL(tu_cache_put(dsec_engine_cache(eng), URL_B, b, inter),
                           DSEC_OK);
     CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep2, &set2), DSEC_OK);
     CU_ASSERT_EQUAL_FATAL(set2.n, 2);
@@ -507,7 +494,7 @@ static void test_engine_cached_misfit(void)
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
         CU_ASSERT_EQUAL_FATAL(
-            cache_put(dsec_engine_cache(eng), URL_A, cases[i], verifier[i]),
+            tu_cache_put(dsec_engine_cache(eng), URL_A, cases[i], verifier[i]),
             DSEC_OK);
         CU_ASSERT_NOT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
         CU_ASSERT_EQUAL(set.n, 0);
@@ -546,7 +533,7 @@ static void test_engine_delta(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
         CU_ASSERT_PTR_NOT_NULL_FATAL(rep2);
         CU_ASSERT_EQUAL_FATAL(
-            cache_put(dsec_engine_cache(eng), URL_A, base, inter), DSEC_OK);
+            tu_cache_put(dsec_engine_cache(eng), URL_A, base, inter), DSEC_OK);
         /* no delta anywhere: the base alone (the delta URL is tried) */
         CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
         CU_ASSERT_EQUAL(set.n, 1);
@@ -555,7 +542,7 @@ static void test_engine_delta(void)
             CU_ASSERT_EQUAL(rep->depth[0].rv, DSEC_ERR_NO_DELTA);
         }
         CU_ASSERT_EQUAL_FATAL(
-            cache_put(dsec_engine_cache(eng), URL_D, delta, inter), DSEC_OK);
+            tu_cache_put(dsec_engine_cache(eng), URL_D, delta, inter), DSEC_OK);
         CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep2, &set2), DSEC_OK);
         CU_ASSERT_EQUAL_FATAL(set2.n, m == 0 ? 2 : 1);
         if (m == 0) {

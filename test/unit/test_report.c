@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests of src/report.c: the transient/fatal classification of X509
+ * Unit tests of src/report.c and src/classify.c: the transient/fatal
+ * classification of X509
  * verification errors, the CLI exit codes, the rule that keeps the first
  * error and lets a fatal one replace a transient one, and the attempt list.
  */

@@ -6,6 +6,8 @@
  */
 #include <CUnit/Basic.h>
 #include "testutil.h"
+#include "domainsec/decide.h"
+#include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -936,4 +938,15 @@ done:
     X509_EXTENSION_free(ext);
     X509_REVOKED_free(rev);
     return ret;
+}
+
+dsec_rv tu_cache_put(dsec_cache *c, const char *url, X509_CRL *x,
+                     X509 *issuer)
+{
+    unsigned char id[32];
+
+    if (issuer == NULL || !dsec_decide_key_id(issuer, id)) {
+        return DSEC_ERR_INVALID;
+    }
+    return dsec_cache_store(c, url, x, id, 1);
 }

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <CUnit/CUnit.h>
+#include "domainsec/cache.h"
 
 /* A fresh EC P-256 key. */
 EVP_PKEY *tu_key(void);
@@ -181,5 +182,12 @@ typedef struct {
  * a parsed CRL.
  */
 X509_CRL *tu_crl_ex(const tu_crl_spec *spec);
+
+/*
+ * Keep x in the cache for url as verified with issuer's key, disk copy
+ * included (what the engine stores once it accepted a CRL).
+ */
+dsec_rv tu_cache_put(dsec_cache *c, const char *url, X509_CRL *x,
+                     X509 *issuer);
 
 #endif /* DOMAINSEC_TEST_TESTUTIL_H */
