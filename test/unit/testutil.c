@@ -940,8 +940,7 @@ done:
     return ret;
 }
 
-dsec_rv tu_cache_put(dsec_cache *c, const char *url, X509_CRL *x,
-                     X509 *issuer)
+dsec_rv tu_cache_put(dsec_cache *c, const char *url, X509_CRL *x, X509 *issuer)
 {
     unsigned char id[32];
 

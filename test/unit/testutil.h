@@ -187,7 +187,6 @@ X509_CRL *tu_crl_ex(const tu_crl_spec *spec);
  * Keep x in the cache for url as verified with issuer's key, disk copy
  * included (what the engine stores once it accepted a CRL).
  */
-dsec_rv tu_cache_put(dsec_cache *c, const char *url, X509_CRL *x,
-                     X509 *issuer);
+dsec_rv tu_cache_put(dsec_cache *c, const char *url, X509_CRL *x, X509 *issuer);
 
 #endif /* DOMAINSEC_TEST_TESTUTIL_H */
