@@ -24,6 +24,7 @@
 #include "domainsec/cache.h"
 #include "domainsec/crl.h"
 #include "domainsec/log.h"
+#include "domainsec/url.h"
 #include "internal.h"
 
 #define CACHE_FILE_MAX (256L * 1024 * 1024)
@@ -209,9 +210,12 @@ X509_CRL *dsec_cache_disk_read_crl(const dsec_cache_disk *d, const char *url)
         len += (size_t)got;
     }
     if (dsec_crl_parse(buf, len, &crl, &err) != DSEC_OK) {
+        char masked[256];
+
+        dsec_url_mask(url, masked, sizeof(masked));
         dsec_log(DSEC_LOG_WARNING,
                  "domainsec: ignoring unusable cache file %s for %s: %s", name,
-                 url, err.msg);
+                 masked, err.msg);
         crl = NULL;
     }
 done:

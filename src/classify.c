@@ -47,6 +47,10 @@ dsec_class dsec_classify_rv(dsec_rv rv)
         || rv == DSEC_ERR_INVALID) {
         return DSEC_CLASS_FATAL;
     }
+    /* a fetch the fetch policy refused (a redirect allow_redirects does not
+       follow: DSEC_ERR_HTTP; an address of deny_networks: DSEC_ERR_CONNECT)
+       stays transient, as the server's answer and DNS may change: mail is
+       deferred, not bounced, while the administrator decides */
     return DSEC_CLASS_TRANSIENT;
 }
 

@@ -22,11 +22,11 @@
 #include "internal.h"
 
 const char *const dsec_config_directives[DSEC_D_COUNT] = {
-    "trust_dirs",   "cross_dirs",  "cache_dir",      "revocation",
-    "check_depth",  "http_proxy",  "no_proxy",       "fetch_timeout",
-    "max_crl_size", "stale_grace", "fail_cache",     "cdp_schemes",
-    "log",          "log_level",   "max_path_depth", "max_signature_checks",
-    "delta_crl",
+    "trust_dirs",   "cross_dirs",      "cache_dir",      "revocation",
+    "check_depth",  "http_proxy",      "no_proxy",       "fetch_timeout",
+    "max_crl_size", "stale_grace",     "fail_cache",     "cdp_schemes",
+    "log",          "log_level",       "max_path_depth", "max_signature_checks",
+    "delta_crl",    "allow_redirects", "deny_networks",
 };
 
 #define MAX_FETCH_TIMEOUT 300
@@ -61,6 +61,7 @@ dsec_config *dsec_config_new(void)
     cfg->log_level = DSEC_LOG_INFO;
     cfg->max_path_depth = DSEC_DEFAULT_MAX_PATH_DEPTH;
     cfg->max_signature_checks = DSEC_DEFAULT_MAX_SIGNATURE_CHECKS;
+    cfg->allow_redirects = DSEC_REDIRECTS_SAME_ORIGIN;
     return cfg;
 }
 
@@ -74,6 +75,7 @@ void dsec_config_free(dsec_config *cfg)
     free(cfg->cache_dir);
     free(cfg->http_proxy);
     free(cfg->no_proxy);
+    free(cfg->deny_networks);
     free(cfg);
 }
 
@@ -143,6 +145,7 @@ typedef enum {
     KIND_STRING, /* char *, "" means not set (NULL) */
     KIND_PROXY, /* char *: none, env or an http:// URL */
     KIND_HOSTS, /* char *: a list without blanks or control characters */
+    KIND_NETWORKS, /* char *: a list of CIDR blocks, dsec_netdeny_check */
     KIND_KEYWORD, /* an enum: base + the index of the word */
     KIND_SECONDS, /* long, from min to max */
     KIND_COUNT, /* int, from min to max, parsed like seconds */
@@ -169,6 +172,8 @@ static const char *const delta_words[] = { "require", "if-available", "ignore",
 static const char *const log_words[] = { "syslog", "stderr", "none", NULL };
 static const char *const level_words[] = { "error", "warning", "notice",
                                            "info",  "debug",   NULL };
+static const char *const redirect_words[] = { "same-origin", "any", "none",
+                                              NULL };
 
 /* What a valid value looks like, where a row has no room for it. */
 static const char expect_proxy[] =
@@ -180,6 +185,8 @@ static const char expect_size[] =
 static const char expect_schemes[] =
     "a comma-separated list of http, https, ldap, ldaps";
 static const char expect_levels[] = "error, warning, notice, info or debug";
+static const char expect_networks[] =
+    "a comma-separated list of IPv4 or IPv6 addresses with an optional /bits";
 
 /* Rows of the table, by kind. */
 #define FIELD(f) offsetof(dsec_config, f)
@@ -220,6 +227,10 @@ static const directive_row directive_rows[DSEC_D_COUNT] = {
         ROW_RANGE(max_signature_checks, KIND_COUNT, 1, MAX_SIGNATURE_CHECKS),
     [DSEC_D_DELTA_CRL] = ROW_KEYWORD(delta_crl, delta_words, DSEC_DELTA_REQUIRE,
                                      "require, if-available or ignore"),
+    [DSEC_D_ALLOW_REDIRECTS] =
+        ROW_KEYWORD(allow_redirects, redirect_words, DSEC_REDIRECTS_SAME_ORIGIN,
+                    "same-origin, any or none"),
+    [DSEC_D_DENY_NETWORKS] = ROW(deny_networks, KIND_NETWORKS, expect_networks),
 };
 
 /* KIND_KEYWORD fields are enums stored and read as int. */
@@ -228,6 +239,7 @@ _Static_assert(sizeof(dsec_check_depth) == sizeof(int), "enum size");
 _Static_assert(sizeof(dsec_delta_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(dsec_log_target) == sizeof(int), "enum size");
 _Static_assert(sizeof(dsec_log_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(dsec_redirect_mode) == sizeof(int), "enum size");
 
 static void *field(dsec_config *cfg, const directive_row *row)
 {
@@ -327,6 +339,10 @@ static dsec_rv set_value(dsec_config *cfg, const directive_row *row,
     case KIND_HOSTS:
         return has_space_or_ctrl(value) ? DSEC_ERR_INVALID
                                         : set_string(slot, value);
+    case KIND_NETWORKS:
+        return dsec_netdeny_check(value, NULL) != DSEC_OK
+                   ? DSEC_ERR_INVALID
+                   : set_string(slot, value);
     case KIND_KEYWORD:
         k = keyword(value, row->words);
         if (k < 0) {
@@ -458,6 +474,7 @@ static void describe_one(describe_out *o, const dsec_config *cfg, int d)
     switch (row->kind) {
     case KIND_STRING:
     case KIND_HOSTS:
+    case KIND_NETWORKS:
         str = *(char *const *)slot;
         put(o, "%s = %s\n", name, str != NULL ? str : "");
         break;

@@ -2,10 +2,11 @@
 /*
  * Fetching one CDP URL, scheme-independent part: the fetch policy taken
  * from the configuration, the lazy one-time libcurl initialisation, the URL
- * sanity and scheme policy checks that run before any network activity, the
- * result handling common to every scheme (initialised first, no data left
- * on failure), the dispatch to the scheme back end (fetch_http.c for
- * http/https, fetch_ldap.c for ldap/ldaps; they call nothing here) and the
+ * sanity (url.c) and scheme policy checks that run before any network
+ * activity, the result handling common to every scheme (initialised first,
+ * no data left on failure), the dispatch to the scheme back end
+ * (fetch_http.c for http/https, fetch_ldap.c for ldap/ldaps; they call
+ * nothing here) and the
  * thread-local re-entry guard that lets the verification hook recognise a
  * verification started by libcurl itself (an https CDP verified through
  * OpenSSL).
@@ -21,8 +22,6 @@
 #include "domainsec/log.h"
 #include "internal.h"
 
-/* Longest URL accepted; a CDP is a short string, anything longer is junk. */
-#define DSEC_FETCH_MAX_URL 2048
 /* Longest fetch_timeout a back end is given, in seconds (a day). */
 #define DSEC_FETCH_MAX_TIMEOUT 86400
 
@@ -45,6 +44,8 @@ void dsec_fetch_policy_from_config(const dsec_config *cfg,
     out->http_proxy = cfg->http_proxy;
     out->no_proxy = cfg->no_proxy;
     out->fail_cache = cfg->fail_cache;
+    out->allow_redirects = cfg->allow_redirects;
+    out->deny_networks = cfg->deny_networks;
 }
 
 static void fetch_global_init_once(void)
@@ -73,37 +74,6 @@ void dsec_fetch_result_clear(dsec_fetch_result *res)
     }
     free(res->data);
     memset(res, 0, sizeof(*res));
-}
-
-/*
- * A URL we are willing to hand to a fetcher: bounded length, printable
- * ASCII only (no spaces, no control characters, no raw 8-bit bytes that
- * parsers disagree on).
- */
-static dsec_rv fetch_check_url(const char *url, DSEC_ERR *err)
-{
-    size_t i;
-    size_t len = strnlen(url, DSEC_FETCH_MAX_URL + 1);
-
-    if (len == 0) {
-        return dsec_err_set(err, DSEC_ERR_INVALID, 0, "empty URL");
-    }
-    if (len > DSEC_FETCH_MAX_URL) {
-        return dsec_err_set(err, DSEC_ERR_INVALID, 0,
-                            "URL longer than %d characters refused",
-                            DSEC_FETCH_MAX_URL);
-    }
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)url[i];
-
-        if (c <= 0x20 || c >= 0x7f) {
-            return dsec_err_set(err, DSEC_ERR_INVALID, 0,
-                                "URL contains a space, control or non-ASCII "
-                                "character at offset %zu",
-                                i);
-        }
-    }
-    return DSEC_OK;
 }
 
 /*
@@ -164,7 +134,7 @@ dsec_rv dsec_fetch_url(const dsec_fetch_policy *pol, const char *url,
                           "fetching a CRL)");
         goto done;
     }
-    rv = fetch_check_url(url, err);
+    rv = dsec_url_check(url, err);
     if (rv != DSEC_OK) {
         goto done;
     }

@@ -2,20 +2,27 @@
 /*
  * The HTTP(S) CDP fetcher: one libcurl easy handle per fetch, configured so
  * that an attacker-influenced URL or server cannot widen what we do. Only
- * the http-family schemes allowed by cdp_schemes are spoken, redirects are
- * capped at 3 and never change scheme, one deadline (fetch_timeout) covers
- * DNS, connect and transfer, the body is capped at max_crl_size while it
- * arrives (Content-Length may be absent or lie), no cookies, netrc or
- * credentials are used, and the proxy is exactly what the configuration
- * says (the environment is ignored unless http_proxy = env; the choice is
- * proxy.c's). The route taken (direct or through which proxy, password
- * masked) is reported, and a proxy found unreachable is remembered for
- * fail_cache seconds.
+ * the http-family schemes allowed by cdp_schemes are spoken. Redirects are
+ * followed here, not by libcurl: each one is judged by redirect.c
+ * (allow_redirects: at most 3, the scheme kept, by default the host and
+ * port too) before any request goes to its target, and each hop gets its
+ * own route and what remains of the one deadline (fetch_timeout) that
+ * covers DNS, connect and transfer of every hop. Every address libcurl
+ * opens a socket to is checked against deny_networks first (the proxy's
+ * own address excepted: the administrator named it; through the proxy, a
+ * URL whose host is an address literal is checked before it is sent). The
+ * body is capped at max_crl_size while it arrives (Content-Length may be
+ * absent or lie), no cookies, netrc or credentials are used, and the proxy
+ * is exactly what the configuration says (the environment is ignored
+ * unless http_proxy = env; the choice is proxy.c's). The route taken
+ * (direct or through which proxy, password masked) is reported, and a
+ * proxy found unreachable is remembered for fail_cache seconds.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -24,8 +31,10 @@
 #include "domainsec/log.h"
 #include "internal.h"
 
-#define DSEC_FETCH_MAX_REDIRS 3L
 #define DSEC_FETCH_USER_AGENT "domainsec/0.1"
+/* Body of a redirect read (and dropped) at most, so the transfer completes
+   and libcurl gives the redirect's target. */
+#define DSEC_FETCH_MAX_REDIRECT_BODY (64u * 1024u)
 
 /*
  * A proxy that cannot be reached fails every URL alike: once a connection
@@ -47,6 +56,7 @@ struct fetch_sink {
     size_t len;
     size_t cap;
     size_t max;
+    size_t dropped; /* bytes of a redirect's body */
     int too_big;
     int nomem;
     int bad_status;
@@ -55,12 +65,18 @@ struct fetch_sink {
 /* One HTTP fetch in progress: what its steps share. */
 struct fetch_http {
     const dsec_fetch_policy *pol;
-    const char *url;
+    const char *url; /* of this hop: the CDP, then each redirect's target */
+    char *owned; /* the url of a redirect followed, malloc'ed */
+    char *redirect; /* the target this hop redirects to, malloc'ed */
     dsec_fetch_result *res;
     CURL *curl;
     struct fetch_sink sink;
     const char *proxy; /* NULL: direct */
     unsigned int scheme;
+    double deadline; /* dsec_clock_now() time */
+    int denied; /* a socket was refused by deny_networks */
+    char denied_addr[INET6_ADDRSTRLEN];
+    char denied_rule[128];
     char errbuf[CURL_ERROR_SIZE];
     char masked[256];
 };
@@ -72,9 +88,19 @@ static size_t fetch_write_cb(char *ptr, size_t size, size_t nmemb,
     size_t n = size * nmemb;
     long code = 0;
 
+    if (curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &code)
+        != CURLE_OK) {
+        code = 0;
+    }
+    /* a redirect's body is dropped, within a bound: the transfer must end
+       for libcurl to give the redirect's target */
+    if (code >= 300 && code < 400 && n <= DSEC_FETCH_MAX_REDIRECT_BODY
+        && sink->dropped <= DSEC_FETCH_MAX_REDIRECT_BODY - n) {
+        sink->dropped += n;
+        return n;
+    }
     /* the body of an error page is of no use: stop at its first byte */
-    if (curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK
-        || code != 200) {
+    if (code != 200) {
         sink->bad_status = 1;
         return 0;
     }
@@ -217,17 +243,6 @@ static dsec_rv fetch_fail(CURLcode rc, const struct fetch_sink *sink,
         return dsec_err_set(err, DSEC_ERR_TIMEOUT, rc,
                             "timeout (%ld s) fetching %s%s%s: %s", timeout,
                             masked, via, route, detail);
-    case CURLE_TOO_MANY_REDIRECTS:
-        return dsec_err_set(err, DSEC_ERR_CONNECT, rc,
-                            "redirect refused: more than %ld redirects "
-                            "fetching %s",
-                            DSEC_FETCH_MAX_REDIRS, masked);
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        /* the original scheme was checked: only a redirect gets here */
-        return dsec_err_set(err, DSEC_ERR_CONNECT, rc,
-                            "redirect refused: %s redirected to another "
-                            "scheme (%s)",
-                            masked, detail);
     case CURLE_LOGIN_DENIED:
         return dsec_err_set(err, DSEC_ERR_INVALID, rc,
                             "credentials in a CDP URL are refused: %s", masked);
@@ -242,9 +257,8 @@ static dsec_rv fetch_fail(CURLcode rc, const struct fetch_sink *sink,
 }
 
 /*
- * Everything decided before the transfer: the scheme (checked again: this
- * back end speaks http and https only), the route and a libcurl handle with
- * its body sink.
+ * Everything decided once per fetch: the scheme (checked again: this back
+ * end speaks http and https only) and a libcurl handle with its body sink.
  */
 static dsec_rv fetch_http_prepare(struct fetch_http *f, DSEC_ERR *err)
 {
@@ -255,10 +269,6 @@ static dsec_rv fetch_http_prepare(struct fetch_http *f, DSEC_ERR *err)
                             "scheme of %s is not allowed for HTTP fetching",
                             f->masked);
     }
-    f->proxy =
-        dsec_proxy_route(f->pol, f->url, f->res->route, sizeof(f->res->route));
-    f->res->via_proxy = f->proxy != NULL;
-
     f->curl = curl_easy_init();
     if (f->curl == NULL) {
         return dsec_err_set(err, DSEC_ERR_NOMEM, 0,
@@ -269,12 +279,37 @@ static dsec_rv fetch_http_prepare(struct fetch_http *f, DSEC_ERR *err)
     return DSEC_OK;
 }
 
-/* The options of the transfer; 0 when libcurl rejected one. */
+/*
+ * libcurl's socket for a connection to address a: refused when a is in
+ * deny_networks, unless a is the proxy's (every connection of a fetch
+ * through the proxy goes to the proxy). The first refusal is kept for the
+ * message; libcurl then tries the host's other addresses.
+ */
+static curl_socket_t fetch_open_socket(void *clientp, curlsocktype purpose,
+                                       struct curl_sockaddr *a)
+{
+    struct fetch_http *f = clientp;
+    char addr[INET6_ADDRSTRLEN];
+    char rule[sizeof(f->denied_rule)];
+
+    if (purpose == CURLSOCKTYPE_IPCXN && f->proxy == NULL
+        && dsec_netdeny_match_sockaddr(f->pol->deny_networks, &a->addr, addr,
+                                       sizeof(addr), rule, sizeof(rule))) {
+        if (!f->denied) {
+            f->denied = 1;
+            snprintf(f->denied_addr, sizeof(f->denied_addr), "%s", addr);
+            snprintf(f->denied_rule, sizeof(f->denied_rule), "%s", rule);
+        }
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* The options of the whole fetch; 0 when libcurl rejected one. */
 static int fetch_http_setopts(struct fetch_http *f)
 {
     CURL *curl = f->curl;
     const char *protocols;
-    const char *redir;
     int ok = 1;
 
     if ((f->pol->cdp_schemes & DSEC_SCHEME_HTTP) == 0) {
@@ -284,15 +319,11 @@ static int fetch_http_setopts(struct fetch_http *f)
     } else {
         protocols = "http,https";
     }
-    redir = f->scheme == DSEC_SCHEME_HTTPS ? "https" : "http";
 #define FETCH_SETOPT(opt, val) \
     ok = ok && curl_easy_setopt(curl, opt, val) == CURLE_OK
     FETCH_SETOPT(CURLOPT_ERRORBUFFER, f->errbuf);
-    FETCH_SETOPT(CURLOPT_URL, f->url);
     FETCH_SETOPT(CURLOPT_NOSIGNAL, 1L);
     FETCH_SETOPT(CURLOPT_NOPROGRESS, 1L);
-    FETCH_SETOPT(CURLOPT_TIMEOUT_MS, f->pol->fetch_timeout * 1000L);
-    FETCH_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, f->pol->fetch_timeout * 1000L);
 #if LIBCURL_VERSION_NUM >= 0x075700
     /*
      * Without this, a transfer that timed out while the threaded resolver
@@ -304,10 +335,11 @@ static int fetch_http_setopts(struct fetch_http *f)
     FETCH_SETOPT(CURLOPT_QUICK_EXIT, 1L);
 #endif
     FETCH_SETOPT(CURLOPT_PROTOCOLS_STR, protocols);
-    FETCH_SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, redir);
-    FETCH_SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
-    FETCH_SETOPT(CURLOPT_MAXREDIRS, DSEC_FETCH_MAX_REDIRS);
+    /* redirects are judged and followed by fetch_http_follow */
+    FETCH_SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     FETCH_SETOPT(CURLOPT_AUTOREFERER, 0L);
+    FETCH_SETOPT(CURLOPT_OPENSOCKETFUNCTION, fetch_open_socket);
+    FETCH_SETOPT(CURLOPT_OPENSOCKETDATA, f);
     FETCH_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->sink.max);
     FETCH_SETOPT(CURLOPT_WRITEFUNCTION, fetch_write_cb);
     FETCH_SETOPT(CURLOPT_WRITEDATA, &f->sink);
@@ -318,34 +350,50 @@ static int fetch_http_setopts(struct fetch_http *f)
     FETCH_SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
     FETCH_SETOPT(CURLOPT_UNRESTRICTED_AUTH, 0L);
     FETCH_SETOPT(CURLOPT_COOKIEFILE, NULL);
-    /* "" disables proxies, the environment's included */
-    FETCH_SETOPT(CURLOPT_PROXY, f->proxy != NULL ? f->proxy : "");
     FETCH_SETOPT(CURLOPT_NOPROXY, "");
 #undef FETCH_SETOPT
     return ok;
 }
 
-/* The outcome of a transfer that ran: status, failure or the body. */
+/* Is status a redirect that names its target (followed when allowed)? */
+static int fetch_is_redirect(long status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307
+           || status == 308;
+}
+
+/* The outcome of a transfer that ran: redirect, status, failure or body. */
 static dsec_rv fetch_http_outcome(struct fetch_http *f, CURLcode rc,
                                   DSEC_ERR *err)
 {
     dsec_fetch_result *res = f->res;
+    const char *target = NULL;
     long status = 0;
-    long redirects = 0;
 
     if (curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status)
         != CURLE_OK) {
         status = 0;
     }
-    if (curl_easy_getinfo(f->curl, CURLINFO_REDIRECT_COUNT, &redirects)
-        != CURLE_OK) {
-        redirects = 0;
-    }
     res->status = status;
-    res->redirects = (int)redirects;
+    if (rc == CURLE_OK && fetch_is_redirect(status)
+        && curl_easy_getinfo(f->curl, CURLINFO_REDIRECT_URL, &target)
+               == CURLE_OK
+        && target != NULL) {
+        f->redirect = strdup(target);
+        return f->redirect != NULL
+                   ? DSEC_OK
+                   : dsec_err_set(err, DSEC_ERR_NOMEM, 0,
+                                  "out of memory fetching %s", f->masked);
+    }
     if ((rc == CURLE_OK && status != 200) || f->sink.bad_status
         || (rc == CURLE_FILESIZE_EXCEEDED && status != 200 && status != 0)) {
         return fetch_http_status(status, f->masked, res, err);
+    }
+    if (rc != CURLE_OK && f->denied) {
+        return dsec_err_set(err, DSEC_ERR_CONNECT, 0,
+                            "fetching %s refused: address %s is in "
+                            "deny_networks (%s)",
+                            f->masked, f->denied_addr, f->denied_rule);
     }
     if (rc != CURLE_OK) {
         return fetch_fail(rc, &f->sink, f->masked, res, f->errbuf,
@@ -397,6 +445,84 @@ static dsec_rv fetch_http_perform(struct fetch_http *f, DSEC_ERR *err)
     return fetch_http_outcome(f, rc, err);
 }
 
+/*
+ * One request, to f->url: its route (no_proxy is decided per URL), the
+ * deny_networks check of an address literal sent to the proxy, what is
+ * left of the deadline, then the transfer. A redirect leaves its target in
+ * f->redirect.
+ */
+static dsec_rv fetch_http_hop(struct fetch_http *f, DSEC_ERR *err)
+{
+    long left_ms = (long)((f->deadline - dsec_clock_now()) * 1000.0);
+    char host[256];
+    int ok = 1;
+
+    f->proxy =
+        dsec_proxy_route(f->pol, f->url, f->res->route, sizeof(f->res->route));
+    f->res->via_proxy = f->proxy != NULL;
+    if (f->proxy != NULL && dsec_url_host(f->url, host, sizeof(host))
+        && dsec_netdeny_match_text(f->pol->deny_networks, host, f->denied_rule,
+                                   sizeof(f->denied_rule))) {
+        return dsec_err_set(err, DSEC_ERR_CONNECT, 0,
+                            "fetching %s refused: address %s is in "
+                            "deny_networks (%s)",
+                            f->masked, host, f->denied_rule);
+    }
+    if (left_ms <= 0) {
+        return dsec_err_set(err, DSEC_ERR_TIMEOUT, 0,
+                            "timeout (%ld s) fetching %s after %d redirects",
+                            f->pol->fetch_timeout, f->masked,
+                            f->res->redirects);
+    }
+    /* only a 200 fills the sink, and it ends the fetch */
+    f->sink.dropped = 0;
+    f->sink.too_big = 0;
+    f->sink.bad_status = 0;
+    f->denied = 0;
+    f->errbuf[0] = '\0';
+    ok = ok && curl_easy_setopt(f->curl, CURLOPT_URL, f->url) == CURLE_OK;
+    /* "" disables proxies, the environment's included */
+    ok = ok
+         && curl_easy_setopt(f->curl, CURLOPT_PROXY,
+                             f->proxy != NULL ? f->proxy : "")
+                == CURLE_OK;
+    ok = ok
+         && curl_easy_setopt(f->curl, CURLOPT_TIMEOUT_MS, left_ms) == CURLE_OK;
+    ok = ok
+         && curl_easy_setopt(f->curl, CURLOPT_CONNECTTIMEOUT_MS, left_ms)
+                == CURLE_OK;
+    if (!ok) {
+        return dsec_err_set(err, DSEC_ERR_INTERNAL, 0,
+                            "libcurl rejected an option fetching %s: %s",
+                            f->masked, f->errbuf);
+    }
+    return fetch_http_perform(f, err);
+}
+
+/* The hops of the fetch: each redirect judged before it is followed. */
+static dsec_rv fetch_http_follow(struct fetch_http *f, DSEC_ERR *err)
+{
+    dsec_rv rv;
+
+    for (;;) {
+        rv = fetch_http_hop(f, err);
+        if (rv != DSEC_OK || f->redirect == NULL) {
+            return rv;
+        }
+        rv = dsec_redirect_check(f->pol->allow_redirects, f->res->status,
+                                 f->url, f->redirect, f->res->redirects, err);
+        if (rv != DSEC_OK) {
+            return rv;
+        }
+        free(f->owned);
+        f->owned = f->redirect;
+        f->redirect = NULL;
+        f->url = f->owned;
+        f->res->redirects++;
+        dsec_url_mask(f->url, f->masked, sizeof(f->masked));
+    }
+}
+
 dsec_rv dsec_fetch_http(const dsec_fetch_policy *pol, const char *url,
                         dsec_fetch_result *res, DSEC_ERR *err)
 {
@@ -408,6 +534,7 @@ dsec_rv dsec_fetch_http(const dsec_fetch_policy *pol, const char *url,
     f.pol = pol;
     f.url = url;
     f.res = res;
+    f.deadline = start + (double)pol->fetch_timeout;
     dsec_url_mask(url, f.masked, sizeof(f.masked));
     rv = fetch_http_prepare(&f, err);
     if (rv != DSEC_OK) {
@@ -419,7 +546,7 @@ dsec_rv dsec_fetch_http(const dsec_fetch_policy *pol, const char *url,
                           f.masked, f.errbuf);
         goto done;
     }
-    rv = fetch_http_perform(&f, err);
+    rv = fetch_http_follow(&f, err);
 
 done:
     res->seconds = dsec_clock_now() - start;
@@ -431,6 +558,8 @@ done:
                  res->redirects, res->seconds);
     }
     free(f.sink.buf);
+    free(f.owned);
+    free(f.redirect);
     curl_easy_cleanup(f.curl);
     return rv;
 }

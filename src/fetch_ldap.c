@@ -20,6 +20,11 @@
  * value of the attribute; further entries are counted and dropped, never
  * accumulated.
  *
+ * deny_networks: the addresses resolved here that it denies are dropped
+ * (none left: refused before any connection), and every connection libldap
+ * makes (ldaps:// resolves the name again) is checked by a connect
+ * callback before a byte is sent on it.
+ *
  * LDAP never goes through http_proxy (an HTTP forward proxy does not carry
  * LDAP): the route is always "direct". SIGPIPE from writing to a server
  * that went away is blocked for this thread during the fetch and consumed,
@@ -64,6 +69,9 @@ struct lf_fetch {
     int tls;
     int msgid;
     int nentries;
+    ldap_conncb conncb; /* deny_networks, on every connection */
+    char denied_addr[INET6_ADDRSTRLEN]; /* the first address refused */
+    char denied_rule[128];
 };
 
 /*
@@ -192,6 +200,44 @@ static void lf_sigpipe_restore(const sigset_t *old, int pending)
     pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/* The fetch refused by deny_networks (denied_addr, denied_rule). */
+static dsec_rv lf_denied(const struct lf_fetch *f, DSEC_ERR *err)
+{
+    return dsec_err_set(err, DSEC_ERR_CONNECT, 0,
+                        "ldap: fetching %s refused: address %s is in "
+                        "deny_networks (%s)",
+                        f->masked, f->denied_addr, f->denied_rule);
+}
+
+/* libldap connected to addr: go on (0) unless deny_networks refuses it. */
+static int lf_conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv,
+                       struct sockaddr *addr, struct ldap_conncb *ctx)
+{
+    struct lf_fetch *f = ctx->lc_arg;
+    char text[INET6_ADDRSTRLEN];
+    char rule[sizeof(f->denied_rule)];
+
+    (void)ld;
+    (void)sb;
+    (void)srv;
+    if (!dsec_netdeny_match_sockaddr(f->pol->deny_networks, addr, text,
+                                     sizeof(text), rule, sizeof(rule))) {
+        return 0;
+    }
+    if (f->denied_addr[0] == '\0') {
+        snprintf(f->denied_addr, sizeof(f->denied_addr), "%s", text);
+        snprintf(f->denied_rule, sizeof(f->denied_rule), "%s", rule);
+    }
+    return -1;
+}
+
+static void lf_conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+    (void)ld;
+    (void)sb;
+    (void)ctx;
+}
+
 /*
  * The handle, on the servers to try: ldap:// connects to the addresses
  * resolved here; ldaps:// needs the name for the certificate check, so
@@ -211,6 +257,14 @@ static dsec_rv lf_open(struct lf_fetch *f, DSEC_ERR *err)
     if (rv != DSEC_OK) {
         return rv;
     }
+    f->naddrs = dsec_netdeny_filter(f->pol->deny_networks, addrs, f->naddrs,
+                                    f->denied_addr, sizeof(f->denied_addr),
+                                    f->denied_rule, sizeof(f->denied_rule));
+    if (f->naddrs == 0) {
+        return lf_denied(f, err);
+    }
+    /* from now on: an address refused by lf_conn_add */
+    f->denied_addr[0] = '\0';
     f->tls = strcmp(f->t.scheme, "ldaps") == 0;
     if (f->tls) {
         f->naddrs = 1;
@@ -223,6 +277,12 @@ static dsec_rv lf_open(struct lf_fetch *f, DSEC_ERR *err)
         }
     }
     rc = ldap_initialize(&f->ld, servers);
+    if (rc == LDAP_SUCCESS && f->ld != NULL && f->pol->deny_networks != NULL) {
+        f->conncb.lc_add = lf_conn_add;
+        f->conncb.lc_del = lf_conn_del;
+        f->conncb.lc_arg = f;
+        rc = ldap_set_option(f->ld, LDAP_OPT_CONNECT_CB, &f->conncb);
+    }
     if (rc != LDAP_SUCCESS || f->ld == NULL) {
         return dsec_err_set(err, DSEC_ERR_INTERNAL, rc,
                             "ldap: cannot create a handle for %s: %s",
@@ -307,6 +367,9 @@ static dsec_rv lf_connect(struct lf_fetch *f, DSEC_ERR *err)
         return lf_conn_fail(f, LDAP_TIMEOUT, "connecting to", err);
     }
     if (ldap_connect(f->ld) != LDAP_SUCCESS) {
+        if (f->denied_addr[0] != '\0') {
+            return lf_denied(f, err);
+        }
         /* libldap says only "Can't contact LDAP server" when the server
            was reached but its certificate was refused */
         return lf_conn_fail(f, lf_errno_of(f->ld),

@@ -17,6 +17,7 @@
 #include "domainsec/engine.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
+#include "domainsec/url.h"
 #include "internal.h"
 
 #define DSEC_XSTR(x) #x
@@ -42,7 +43,8 @@ void dsec_gather_depth(dsec_gather *g, dsec_rv rv, const char *url,
     st = &g->rep->depth[g->depth];
     st->rv = rv;
     st->checked = 1;
-    snprintf(st->url, sizeof(st->url), "%s", url != NULL ? url : "");
+    /* the URL goes to the log line of the verification: credentials out */
+    dsec_url_mask(url != NULL ? url : "", st->url, sizeof(st->url));
     snprintf(st->detail, sizeof(st->detail), "%s", detail);
 }
 
@@ -364,12 +366,14 @@ dsec_rv dsec_gather_from_grace(dsec_gather *g, const char *url,
                                dsec_gather_want *w)
 {
     dsec_rv rv = from_cache(g, g->link, url, w);
+    char masked[256];
 
     if (rv == DSEC_OK) {
+        dsec_url_mask(url, masked, sizeof(masked));
         dsec_log(DSEC_LOG_WARNING,
                  "domainsec: using a CRL past its nextUpdate (stale_grace) "
                  "for %s",
-                 url);
+                 masked);
         dsec_gather_depth(g, DSEC_OK, url, "stale CRL within stale_grace");
     }
     return rv;

@@ -245,6 +245,74 @@ void dsec_certdir_list_free(char **names, size_t n);
  */
 void dsec_url_schemes_text(unsigned int bits, char *buf, size_t len);
 
+/*
+ * More of src/url.c. dsec_url_check: a URL we are willing to hand to a
+ * fetcher (at most 2048 characters, printable ASCII without spaces), else
+ * DSEC_ERR_INVALID. dsec_url_host: the host of url as libcurl parses it,
+ * lower case, without IPv6 brackets or a trailing dot; dsec_url_origin:
+ * "scheme://host:port" of url, scheme and host in lower case, the scheme's
+ * default port made explicit; both 0 when url cannot be parsed or buf is
+ * too small. dsec_url_userinfo: the credentials part of a URL or of a
+ * scheme-less "user:password@host:port", [*start, *at) with *at the last
+ * '@' after the scheme (a password may hold an unencoded '@', '/', '?' or
+ * '#'); 0 when there is no '@'.
+ */
+dsec_rv dsec_url_check(const char *url, DSEC_ERR *err);
+int dsec_url_host(const char *url, char *buf, size_t len);
+int dsec_url_origin(const char *url, char *buf, size_t len);
+int dsec_url_userinfo(const char *url, const char **start, const char **at);
+
+/* ---- src/redirect.c: the redirects a fetch may follow ---- */
+
+/* Redirects followed at most by one fetch. */
+#define DSEC_REDIRECT_MAX 3
+
+/*
+ * May a fetch under mode, having followed `followed` redirects, follow the
+ * redirect (HTTP status) of from to to (absolute)? DSEC_OK, or
+ * DSEC_ERR_HTTP (err->code: status) with a message starting "redirect
+ * refused", the URLs masked.
+ */
+dsec_rv dsec_redirect_check(dsec_redirect_mode mode, long status,
+                            const char *from, const char *to, int followed,
+                            DSEC_ERR *err);
+
+/* ---- src/netdeny.c: address blocks (deny_networks, no_proxy) ---- */
+
+struct sockaddr;
+
+/*
+ * A list is comma- or blank-separated "address[/bits]" entries, IPv4 or
+ * IPv6 (brackets allowed). dsec_netdeny_check: DSEC_OK for a valid (or
+ * empty) list, else DSEC_ERR_INVALID naming the first bad entry.
+ * dsec_netdeny_in_block: 1 when the address literal addr lies in the one
+ * block "address[/bits]" (0 for anything unparsable).
+ */
+dsec_rv dsec_netdeny_check(const char *list, DSEC_ERR *err);
+int dsec_netdeny_in_block(const char *addr, const char *block);
+
+/*
+ * 1 when the address sa (or the address literal addr; a host name is
+ * never denied here) is in a block of list (NULL: none), the entry that
+ * matched copied into rule and, for sa, the address as text into addr. An
+ * IPv4-mapped IPv6 address is compared as its IPv4 address, 0.0.0.0 and
+ * :: also as the loopback address they reach.
+ */
+int dsec_netdeny_match_sockaddr(const char *list, const struct sockaddr *sa,
+                                char *addr, size_t alen, char *rule,
+                                size_t rlen);
+int dsec_netdeny_match_text(const char *list, const char *addr, char *rule,
+                            size_t rlen);
+
+/*
+ * Drop from addrs (n of them) those list denies, keeping the order;
+ * returns how many are left. The first one dropped and its rule are
+ * copied into denied and rule (denied must start empty).
+ */
+size_t dsec_netdeny_filter(const char *list, char addrs[][INET6_ADDRSTRLEN],
+                           size_t n, char *denied, size_t dlen, char *rule,
+                           size_t rlen);
+
 /* ---- src/cache.c: the calls of gather.c and of the unit tests ---- */
 
 /* What the cache holds for a URL (dsec_cache_lookup). */

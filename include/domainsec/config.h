@@ -27,6 +27,13 @@ typedef enum {
     DSEC_DELTA_IGNORE /* never fetched nor applied */
 } dsec_delta_mode;
 
+/* allow_redirects: which HTTP redirects a CDP fetch follows. */
+typedef enum {
+    DSEC_REDIRECTS_SAME_ORIGIN = 0, /* same scheme, host and port only */
+    DSEC_REDIRECTS_ANY, /* any host and port, the scheme kept */
+    DSEC_REDIRECTS_NONE /* none */
+} dsec_redirect_mode;
+
 /* Directive indices; the order of dsec_config_directives[]. */
 typedef enum {
     DSEC_D_TRUST_DIRS = 0,
@@ -46,6 +53,8 @@ typedef enum {
     DSEC_D_MAX_PATH_DEPTH,
     DSEC_D_MAX_SIGNATURE_CHECKS,
     DSEC_D_DELTA_CRL,
+    DSEC_D_ALLOW_REDIRECTS,
+    DSEC_D_DENY_NETWORKS,
     DSEC_D_COUNT
 } dsec_directive;
 
@@ -70,6 +79,8 @@ typedef struct dsec_config {
     int max_path_depth; /* CA certificates above the leaf in a path */
     int max_signature_checks; /* per verification, in the path builder */
     dsec_delta_mode delta_crl;
+    dsec_redirect_mode allow_redirects;
+    char *deny_networks; /* CIDR blocks never connected to; NULL: none */
 } dsec_config;
 
 #define DSEC_DEFAULT_TRUST_DIRS "/etc/domainsec/roots"

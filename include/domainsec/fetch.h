@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include "domainsec/common.h"
-#include "domainsec/config.h"
+#include "domainsec/config.h" /* dsec_redirect_mode */
 
 typedef struct {
     unsigned char *data; /* body, malloc'ed; NULL on failure */
@@ -32,6 +32,8 @@ typedef struct {
     const char *http_proxy; /* NULL: direct; "env": from the environment */
     const char *no_proxy;
     long fail_cache; /* seconds an unreachable proxy is remembered */
+    dsec_redirect_mode allow_redirects;
+    const char *deny_networks; /* NULL: none; else checked by netdeny.c */
 } dsec_fetch_policy;
 
 /* The fetch policy of cfg (all zero for NULL), borrowing cfg's strings. */
@@ -43,10 +45,16 @@ int dsec_fetch_global_init(void);
 
 /*
  * Fetch url under pol: only cdp_schemes, at most 3 redirects that keep the
- * scheme, fetch_timeout for everything (DNS and connect included),
- * max_crl_size enforced while receiving. On failure res->data is NULL and
- * err says why (DSEC_ERR_SCHEME, _CONNECT, _TIMEOUT, _HTTP, _TOO_BIG,
- * _UNSUPPORTED, ...). res is always initialised.
+ * scheme and, unless allow_redirects = any, the host and port (none with
+ * allow_redirects = none; a redirect refused is DSEC_ERR_HTTP with the
+ * status in err->code, before any request to its target), fetch_timeout
+ * for everything (DNS, connect and every redirect included), max_crl_size
+ * enforced while receiving, no connection to an address of deny_networks
+ * (DSEC_ERR_CONNECT naming the address and the block; the proxy itself is
+ * exempt, a URL whose host is an address is checked before it goes to the
+ * proxy). On failure res->data is NULL and err says why (DSEC_ERR_SCHEME,
+ * _CONNECT, _TIMEOUT, _HTTP, _TOO_BIG, _UNSUPPORTED, ...). res is always
+ * initialised.
  *
  * ldap:// and ldaps:// (fetch_ldap.c, OpenLDAP): anonymous bind, base-scope
  * search of the URL's DN for its attribute (certificateRevocationList;binary
@@ -54,6 +62,7 @@ int dsec_fetch_global_init(void);
  * other refused). A URL without a host is refused (DSEC_ERR_INVALID): no
  * default server. fetch_timeout covers DNS, connect, TLS, bind and search;
  * max_crl_size caps the value. Never through http_proxy: route "direct".
+ * deny_networks applies to every address resolved and connected to.
  * Server down: DSEC_ERR_CONNECT; deadline: DSEC_ERR_TIMEOUT; no such entry
  * or no value of the attribute: DSEC_ERR_NO_CRL (err->msg names what is
  * missing); err->code holds the LDAP result code when there is one.

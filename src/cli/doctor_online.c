@@ -160,9 +160,9 @@ void cli_doctor_check_proxy(struct cli_doctor *doc)
         return;
     }
     if (strcmp(proxy, "env") == 0) {
-        proxy = getenv("http_proxy");
+        proxy = secure_getenv("http_proxy");
         if (proxy == NULL || proxy[0] == '\0') {
-            proxy = getenv("HTTP_PROXY");
+            proxy = secure_getenv("HTTP_PROXY");
         }
         if (proxy == NULL || proxy[0] == '\0') {
             cli_doctor_line(doc, CLI_DOCTOR_INFO,

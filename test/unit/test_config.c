@@ -35,6 +35,8 @@ static void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg->max_path_depth, 10);
     CU_ASSERT_EQUAL(cfg->max_signature_checks, 100);
     CU_ASSERT_EQUAL(cfg->stale_grace, 0);
+    CU_ASSERT_EQUAL(cfg->allow_redirects, DSEC_REDIRECTS_SAME_ORIGIN);
+    CU_ASSERT_PTR_NULL(cfg->deny_networks);
     CU_ASSERT_PTR_NULL(cfg->http_proxy);
     CU_ASSERT_PTR_NOT_NULL(cfg->trust_dirs);
     if (cfg->trust_dirs != NULL) {
@@ -55,11 +57,25 @@ static void test_config_defaults(void)
 static void test_config_directive_names(void)
 {
     static const char *const expected[DSEC_D_COUNT] = {
-        "trust_dirs",   "cross_dirs",  "cache_dir",      "revocation",
-        "check_depth",  "http_proxy",  "no_proxy",       "fetch_timeout",
-        "max_crl_size", "stale_grace", "fail_cache",     "cdp_schemes",
-        "log",          "log_level",   "max_path_depth", "max_signature_checks",
+        "trust_dirs",
+        "cross_dirs",
+        "cache_dir",
+        "revocation",
+        "check_depth",
+        "http_proxy",
+        "no_proxy",
+        "fetch_timeout",
+        "max_crl_size",
+        "stale_grace",
+        "fail_cache",
+        "cdp_schemes",
+        "log",
+        "log_level",
+        "max_path_depth",
+        "max_signature_checks",
         "delta_crl",
+        "allow_redirects",
+        "deny_networks",
     };
     int i;
 
@@ -200,6 +216,20 @@ static void test_config_good_values(void)
     set_ok(cfg, "no_proxy", "localhost,.example");
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->no_proxy);
     CU_ASSERT_STRING_EQUAL(cfg->no_proxy, "localhost,.example");
+
+    set_ok(cfg, "allow_redirects", "any");
+    CU_ASSERT_EQUAL(cfg->allow_redirects, DSEC_REDIRECTS_ANY);
+    set_ok(cfg, "allow_redirects", "none");
+    CU_ASSERT_EQUAL(cfg->allow_redirects, DSEC_REDIRECTS_NONE);
+    set_ok(cfg, "allow_redirects", "Same-Origin");
+    CU_ASSERT_EQUAL(cfg->allow_redirects, DSEC_REDIRECTS_SAME_ORIGIN);
+    set_ok(cfg, "deny_networks",
+           "127.0.0.0/8, ::1, [fc00::]/7,10.0.0.0/8\t169.254.0.0/16");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->deny_networks);
+    CU_ASSERT_STRING_EQUAL(cfg->deny_networks, "127.0.0.0/8, ::1, [fc00::]/7,"
+                                               "10.0.0.0/8\t169.254.0.0/16");
+    set_ok(cfg, "deny_networks", "");
+    CU_ASSERT_PTR_NULL(cfg->deny_networks);
     dsec_config_free(cfg);
 }
 
@@ -285,7 +315,52 @@ static void test_config_bad_values(void)
     set_bad(cfg, "log_level", "loud");
     CU_ASSERT_EQUAL(cfg->log_level, DSEC_LOG_INFO);
 
+    set_bad(cfg, "allow_redirects", "yes");
+    set_bad(cfg, "allow_redirects", "same-host");
+    CU_ASSERT_EQUAL(cfg->allow_redirects, DSEC_REDIRECTS_SAME_ORIGIN);
+    set_ok(cfg, "deny_networks", "10.0.0.0/8");
+    set_bad(cfg, "deny_networks", "10.0.0.0/33");
+    set_bad(cfg, "deny_networks", "localhost");
+    set_bad(cfg, "deny_networks", "10.0.0.0/8,fe80::/129");
+    set_bad(cfg, "deny_networks", "10.0.0.0/");
+    set_bad(cfg, "deny_networks", "10.0.0.0/8x");
+    set_bad(cfg, "deny_networks", "10.0.0.0/-1");
+    set_bad(cfg, "deny_networks", "fe80::1%eth0");
+    CU_ASSERT_STRING_EQUAL(cfg->deny_networks, "10.0.0.0/8");
+
     CU_ASSERT_EQUAL(cfg->revocation, DSEC_REVOCATION_SOFT_FAIL);
+    dsec_config_free(cfg);
+}
+
+/*
+ * A proxy refused for want of a scheme is named in the activation error,
+ * which the fail-closed module logs on every verification and doctor
+ * prints: its password never shows, whatever '@' it holds.
+ */
+static void test_config_proxy_error_masked(void)
+{
+    static const char *const bad[] = {
+        "alice:Pr0xy@s3cret@proxy.example:3128",
+        "alice:Pr0xy@s3cret@proxy.example",
+        "ftp://alice:Pr0xy@s3cret@proxy.example:21",
+        "http://alice:Pr0xy@s3cret@proxy/x y",
+        "alice:Pr0xy/s3cret@proxy.example:3128",
+    };
+    dsec_config *cfg = new_cfg();
+    DSEC_ERR err;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&err, 0, sizeof(err));
+        CU_ASSERT_EQUAL(dsec_config_set(cfg, "http_proxy", bad[i], &err),
+                        DSEC_ERR_INVALID);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "http_proxy"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "[****]@"));
+        CU_ASSERT_PTR_NULL(strstr(err.msg, "Pr0xy"));
+        CU_ASSERT_PTR_NULL(strstr(err.msg, "s3cret"));
+        CU_ASSERT_PTR_NULL(strstr(err.msg, "alice"));
+    }
+    CU_ASSERT_PTR_NULL(cfg->http_proxy);
     dsec_config_free(cfg);
 }
 
@@ -381,6 +456,7 @@ static CU_TestInfo tests[] = {
     { "test_config_sizes", test_config_sizes },
     { "test_config_good_values", test_config_good_values },
     { "test_config_bad_values", test_config_bad_values },
+    { "test_config_proxy_error_masked", test_config_proxy_error_masked },
     { "test_config_unknown_directive", test_config_unknown_directive },
     { "test_config_parse_seconds", test_config_parse_seconds },
     { "test_config_parse_schemes", test_config_parse_schemes },

@@ -3,10 +3,13 @@
  * CUnit suite for the fetch front end (src/fetch.c): the scheme policy and
  * URL sanity checks that must refuse a URL before any network activity, the
  * result initialisation on failure, the re-entry flag outside a fetch and
- * the NULL-safety of dsec_fetch_result_clear. No network, no server: every
- * URL here is refused before libcurl is reached (the hosts are in the
- * reserved .invalid domain should one ever get through).
+ * the NULL-safety of dsec_fetch_result_clear, and deny_networks refusing
+ * an address before libcurl opens a socket to it (directly, or as the
+ * host of a URL sent to the proxy). No network, no server: every URL here
+ * is refused before a connection is made (the hosts are in the reserved
+ * .invalid domain should one ever get through).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +192,51 @@ static void test_fetch_invalid_args(void)
     CU_ASSERT_EQUAL(dsec_fetch_active(), 0);
 }
 
+/* url is refused by deny_networks list, naming address and rule. */
+static void expect_denied(const char *list, const char *proxy, const char *url,
+                          const char *address, const char *rule)
+{
+    dsec_fetch_result res;
+    DSEC_ERR err;
+    char want[128];
+
+    memset(&err, 0, sizeof(err));
+    test_pol.cdp_schemes = DSEC_SCHEME_HTTP;
+    test_pol.deny_networks = list;
+    test_pol.http_proxy = proxy;
+    CU_ASSERT_EQUAL(dsec_fetch_url(&test_pol, url, &res, &err),
+                    DSEC_ERR_CONNECT);
+    snprintf(want, sizeof(want), "address %s is in deny_networks (%s)", address,
+             rule);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    if (strstr(err.msg, want) == NULL) {
+        fprintf(stderr, "\n  %s: '%s' lacks '%s'\n", url, err.msg, want);
+    }
+    CU_ASSERT_PTR_NULL(res.data);
+    CU_ASSERT_EQUAL(res.status, 0);
+    test_pol.deny_networks = NULL;
+    test_pol.http_proxy = NULL;
+}
+
+static void test_fetch_deny_networks(void)
+{
+    const char *nets = "10.0.0.0/8, 127.0.0.0/8,::1";
+
+    expect_denied(nets, NULL, "http://127.0.0.1:9/x.crl", "127.0.0.1",
+                  "127.0.0.0/8");
+    expect_denied(nets, NULL, "http://127.1.2.3:9/x.crl", "127.1.2.3",
+                  "127.0.0.0/8");
+    expect_denied(nets, NULL, "http://[::1]:9/x.crl", "::1", "::1");
+    expect_denied(nets, NULL, "http://0.0.0.0:9/x.crl", "0.0.0.0",
+                  "127.0.0.0/8");
+    /* through a proxy: the host of the URL if it is an address, checked
+       before anything is sent (the proxy itself is not connected to) */
+    expect_denied(nets, "http://proxy.invalid:3128", "http://10.1.2.3/x.crl",
+                  "10.1.2.3", "10.0.0.0/8");
+    expect_denied(nets, "http://proxy.invalid:3128", "http://[::1]:8080/x.crl",
+                  "::1", "::1");
+}
+
 static void test_fetch_active_outside(void)
 {
     CU_ASSERT_EQUAL(dsec_fetch_active(), 0);
@@ -237,6 +285,7 @@ static CU_TestInfo tests[] = {
     { "test_fetch_invalid_control", test_fetch_invalid_control },
     { "test_fetch_invalid_long", test_fetch_invalid_long },
     { "test_fetch_invalid_args", test_fetch_invalid_args },
+    { "test_fetch_deny_networks", test_fetch_deny_networks },
     { "test_fetch_active_outside", test_fetch_active_outside },
     { "test_fetch_global_init", test_fetch_global_init },
     { "test_fetch_result_clear", test_fetch_result_clear },
