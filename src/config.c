@@ -26,7 +26,7 @@ const char *const dsec_config_directives[DSEC_D_COUNT] = {
     "check_depth",  "http_proxy",  "no_proxy",       "fetch_timeout",
     "max_crl_size", "stale_grace", "fail_cache",     "cdp_schemes",
     "log",          "log_level",   "max_path_depth", "max_signature_checks",
-    "delta_crl",
+    "delta_crl",    "verdict_ttl",
 };
 
 #define MAX_FETCH_TIMEOUT 300
@@ -34,6 +34,7 @@ const char *const dsec_config_directives[DSEC_D_COUNT] = {
 #define MAX_FAIL_CACHE 3600
 #define MAX_PATH_DEPTH 32
 #define MAX_SIGNATURE_CHECKS 10000
+#define MAX_VERDICT_TTL 86400L
 
 dsec_config *dsec_config_new(void)
 {
@@ -61,6 +62,7 @@ dsec_config *dsec_config_new(void)
     cfg->log_level = DSEC_LOG_INFO;
     cfg->max_path_depth = DSEC_DEFAULT_MAX_PATH_DEPTH;
     cfg->max_signature_checks = DSEC_DEFAULT_MAX_SIGNATURE_CHECKS;
+    cfg->verdict_ttl = DSEC_DEFAULT_VERDICT_TTL;
     return cfg;
 }
 
@@ -220,6 +222,8 @@ static const directive_row directive_rows[DSEC_D_COUNT] = {
         ROW_RANGE(max_signature_checks, KIND_COUNT, 1, MAX_SIGNATURE_CHECKS),
     [DSEC_D_DELTA_CRL] = ROW_KEYWORD(delta_crl, delta_words, DSEC_DELTA_REQUIRE,
                                      "require, if-available or ignore"),
+    [DSEC_D_VERDICT_TTL] =
+        ROW_RANGE(verdict_ttl, KIND_SECONDS, 1, MAX_VERDICT_TTL),
 };
 
 /* KIND_KEYWORD fields are enums stored and read as int. */

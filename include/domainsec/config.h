@@ -46,6 +46,7 @@ typedef enum {
     DSEC_D_MAX_PATH_DEPTH,
     DSEC_D_MAX_SIGNATURE_CHECKS,
     DSEC_D_DELTA_CRL,
+    DSEC_D_VERDICT_TTL,
     DSEC_D_COUNT
 } dsec_directive;
 
@@ -70,6 +71,7 @@ typedef struct dsec_config {
     int max_path_depth; /* CA certificates above the leaf in a path */
     int max_signature_checks; /* per verification, in the path builder */
     dsec_delta_mode delta_crl;
+    long verdict_ttl; /* seconds a recorded leaf verdict lives */
 } dsec_config;
 
 #define DSEC_DEFAULT_TRUST_DIRS "/etc/domainsec/roots"
@@ -80,6 +82,7 @@ typedef struct dsec_config {
 #define DSEC_DEFAULT_FAIL_CACHE 10
 #define DSEC_DEFAULT_MAX_PATH_DEPTH 10
 #define DSEC_DEFAULT_MAX_SIGNATURE_CHECKS 100
+#define DSEC_DEFAULT_VERDICT_TTL 300
 
 /* A config holding every default. */
 dsec_config *dsec_config_new(void);

@@ -213,8 +213,8 @@ static void test_engine_cache_hit(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(crl);
     CU_ASSERT_PTR_NOT_NULL_FATAL(hit);
     CU_ASSERT_EQUAL_FATAL(tu_cache_put(dsec_engine_cache(eng),
-                                    "http://127.0.0.1:9/cached.crl", crl,
-                                    inter),
+                                       "http://127.0.0.1:9/cached.crl", crl,
+                                       inter),
                           DSEC_OK);
     CU_ASSERT_EQUAL(obtain(eng, hit, 0, rep, &set), DSEC_OK);
     CU_ASSERT_EQUAL(rep->depth[0].rv, DSEC_OK);
@@ -285,8 +285,8 @@ static void test_engine_stale_grace(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(stale);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
     CU_ASSERT_EQUAL_FATAL(tu_cache_put(dsec_engine_cache(eng),
-                                    "http://127.0.0.1:9/stale.crl", stale,
-                                    inter),
+                                       "http://127.0.0.1:9/stale.crl", stale,
+                                       inter),
                           DSEC_OK);
     /* refetching fails (nothing on port 9): the stale CRL serves */
     CU_ASSERT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
@@ -311,8 +311,8 @@ static void test_engine_stale_without_grace(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(stale);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
     CU_ASSERT_EQUAL_FATAL(tu_cache_put(dsec_engine_cache(eng),
-                                    "http://127.0.0.1:9/stale2.crl", stale,
-                                    inter),
+                                       "http://127.0.0.1:9/stale2.crl", stale,
+                                       inter),
                           DSEC_OK);
     CU_ASSERT_NOT_EQUAL(obtain(eng, cert, 0, rep, &set), DSEC_OK);
     CU_ASSERT_EQUAL((int)set.n, 0);
