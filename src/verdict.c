@@ -55,7 +55,13 @@ int dsec_verdict_open_dir(int cache_fd, DSEC_ERR *err)
         return -1;
     }
     if (created) {
-        if (st.st_gid != cst.st_gid && fchown(fd, (uid_t)-1, cst.st_gid)) {
+        /* root (a daemon before it drops privileges) gives it to
+           cache_dir's owner, who the daemon runs as; anyone else gives it
+           cache_dir's group when a member of it */
+        uid_t owner = geteuid() == 0 ? cst.st_uid : (uid_t)-1;
+
+        if ((st.st_gid != cst.st_gid || owner != (uid_t)-1)
+            && fchown(fd, owner, cst.st_gid) != 0) {
             /* not a member of cache_dir's group: the directory keeps ours */
         }
         /* the umask may have taken bits the group needs */

@@ -49,8 +49,9 @@ typedef struct {
 /*
  * The verdicts directory under the open cache directory cache_fd, created
  * when missing: mode 0750, group write and set-group-ID as cache_dir has
- * them, and cache_dir's group (fchown when allowed); never accessible to
- * others. Returns an open descriptor (the caller closes it) or -1 with err
+ * them, and cache_dir's group (fchown when allowed); created by root, it
+ * also gets cache_dir's owner (the user a daemon runs as once it has
+ * dropped privileges). Never accessible to others. Returns an open descriptor (the caller closes it) or -1 with err
  * saying why.
  */
 int dsec_verdict_open_dir(int cache_fd, DSEC_ERR *err);

@@ -84,6 +84,22 @@ static void cli_policyd_usage(FILE *fp)
             DSEC_EXIT_CONFIG);
 }
 
+/* Where an option taken as written goes; NULL for the others. */
+static const char **cli_policyd_slot(struct cli_policyd_opts *o, int c)
+{
+    const char **slots[] = {
+        [CLI_POLICYD_OPT_CONFIG - 256] = &o->config,
+        [CLI_POLICYD_OPT_DOMAINS - 256] = &o->domains,
+        [CLI_POLICYD_OPT_LISTEN - 256] = &o->listen,
+        [CLI_POLICYD_OPT_VERDICTS - 256] = &o->verdicts,
+    };
+
+    if (c < 256 || c - 256 >= (int)(sizeof(slots) / sizeof(slots[0]))) {
+        return NULL;
+    }
+    return slots[c - 256];
+}
+
 /* Returns -1 to go on, else the exit code. */
 static int cli_policyd_parse(int argc, char **argv, struct cli_policyd_opts *o)
 {
@@ -99,18 +115,14 @@ static int cli_policyd_parse(int argc, char **argv, struct cli_policyd_opts *o)
     };
     static const dsec_cli_syntax syntax = { "policyd", longopts,
                                             cli_policyd_usage, NULL, 0 };
+    const char **slot;
     int c, ret = -1;
 
     o->idle = CLI_POLICYD_IDLE;
     while ((c = dsec_cli_next_option(&syntax, argc, argv, &ret)) > 0) {
-        switch (c) {
-        case CLI_POLICYD_OPT_CONFIG:
-            o->config = optarg;
-            break;
-        case CLI_POLICYD_OPT_DOMAINS:
-            o->domains = optarg;
-            break;
-        case CLI_POLICYD_OPT_UNLISTED:
+        if ((slot = cli_policyd_slot(o, c)) != NULL) {
+            *slot = optarg;
+        } else if (c == CLI_POLICYD_OPT_UNLISTED) {
             if (strcmp(optarg, "pass") != 0 && strcmp(optarg, "enforce") != 0) {
                 return dsec_cli_usage_error(
                     "policyd", "--unlisted: '%s' is not pass or enforce",
@@ -118,21 +130,12 @@ static int cli_policyd_parse(int argc, char **argv, struct cli_policyd_opts *o)
             }
             o->unlisted = optarg[0] == 'p' ? DSEC_POLICY_UNLISTED_PASS
                                            : DSEC_POLICY_UNLISTED_ENFORCE;
-            break;
-        case CLI_POLICYD_OPT_LISTEN:
-            o->listen = optarg;
-            break;
-        case CLI_POLICYD_OPT_VERDICTS:
-            o->verdicts = optarg;
-            break;
-        case CLI_POLICYD_OPT_IDLE:
-            if (dsec_config_parse_seconds(optarg, 1, 86400, &o->idle)
-                != DSEC_OK) {
-                return dsec_cli_usage_error(
-                    "policyd", "--idle-timeout: '%s' is not 1 to 86400 seconds",
-                    optarg);
-            }
-            break;
+        } else if (c == CLI_POLICYD_OPT_IDLE
+                   && dsec_config_parse_seconds(optarg, 1, 86400, &o->idle)
+                          != DSEC_OK) {
+            return dsec_cli_usage_error(
+                "policyd", "--idle-timeout: '%s' is not 1 to 86400 seconds",
+                optarg);
         }
     }
     return ret;

@@ -192,6 +192,22 @@ done:
 
 /* ----------------------------------------------------------- listen */
 
+/* fd (a new socket, or -1) bound to sa and listening, or -1 (logged, fd
+   closed). */
+static int cli_listen_on(int fd, const struct sockaddr *sa, socklen_t len,
+                         const char *kind, const char *where)
+{
+    if (fd < 0 || bind(fd, sa, len) != 0 || listen(fd, 64) != 0) {
+        dsec_log(DSEC_LOG_ERR, "domainsec policyd: cannot listen on %s%s: %s",
+                 kind, where, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    return fd;
+}
+
 /* A unix socket at path, a stale socket file replaced. */
 static int cli_listen_unix(const char *path)
 {
@@ -220,18 +236,8 @@ static int cli_listen_unix(const char *path)
     sun.sun_family = AF_UNIX;
     memcpy(sun.sun_path, path, strlen(path) + 1);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0
-        || listen(fd, 64) != 0) {
-        dsec_log(DSEC_LOG_ERR,
-                 "domainsec policyd: cannot listen on unix:%s: "
-                 "%s",
-                 path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -1;
-    }
-    return fd;
+    return cli_listen_on(fd, (struct sockaddr *)&sun, sizeof(sun),
+                         "unix:", path);
 }
 
 /* A TCP socket on host:port ("[v6]:port" too). */
@@ -269,17 +275,7 @@ static int cli_listen_tcp(const char *hostport, int *usage)
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     }
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0
-        || listen(fd, 64) != 0) {
-        dsec_log(DSEC_LOG_ERR,
-                 "domainsec policyd: cannot listen on tcp:%s: "
-                 "%s",
-                 hostport, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        fd = -1;
-    }
+    fd = cli_listen_on(fd, ai->ai_addr, ai->ai_addrlen, "tcp:", hostport);
     freeaddrinfo(ai);
     return fd;
 }
