@@ -118,7 +118,30 @@ f=$(record expiring)
 expect_grep "openssl verify recorded valid" "^class=valid$" "$f"
 expect_grep "expiring: expires = time + 2" \
     "^expires=$(($(sed -n 's/^time=//p' "$f") + 2))$" "$f"
-sleep 2.5 # the policy service must see it expired
+
+echo "-- OpenSSL's own errors are recorded; a soft-fail waiver is transient"
+make_leaf named "http://127.0.0.1:$port/inter.crl"
+run_host hostname "$WORK/short.cnf" "$OPENSSL_BIN" verify -CAfile \
+    "$PKI/root.pem" -untrusted "$PKI/inter.pem" -verify_hostname \
+    mx.other.example "$PKI/named.pem"
+expect_rc "host name mismatch: openssl verify fails" '!0'
+expect_grep "host name mismatch recorded: fatal 62" "^error=62$" \
+    "$(record named)"
+expect_grep "host name mismatch recorded as fatal" "^class=fatal$" \
+    "$(record named)"
+run_host expired "$WORK/short.cnf" "$OPENSSL_BIN" verify -CAfile \
+    "$PKI/root.pem" -untrusted "$PKI/inter.pem" -attime \
+    "$(($(date +%s) + 2 * 366 * 86400))" "$PKI/named.pem"
+expect_grep "expired leaf recorded: fatal 10" "^error=10$" "$(record named)"
+make_leaf waived "http://127.0.0.1:$dead/inter.crl"
+write_cnf "$WORK/soft.cnf" "cache_dir=$WORK/cache.1" revocation=soft-fail \
+    fetch_timeout=3
+ossl_verify waived "$WORK/soft.cnf" "$PKI/waived.pem"
+expect_rc "soft-fail: openssl verify accepts the unreachable CRL" 0
+expect_grep "soft-fail: recorded as transient all the same" \
+    "^class=transient$" "$(record waived)"
+expect_grep "soft-fail: error 3" "^error=3$" "$(record waived)"
+sleep 2.5 # the policy service must see the record of 'expiring' expired
 
 echo "-- policy requests"
 # request SENDER [LEAF [key]]: a request as Postfix 3.7 sends it, with
