@@ -16,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -418,24 +417,17 @@ static void cli_loop_round(cli_listen_loop *L, const sigset_t *mask)
     double now = cli_policyd_now();
     int ms = cli_loop_prepare(L, now), rc;
     const char *how = "";
-    cli_conv *polled[CLI_POLICYD_MAX_CONNS];
 
-    memcpy(polled, L->conns, L->n * sizeof(*polled));
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (long)(ms % 1000) * 1000000L;
     rc = ppoll(L->pfds, nfds, &ts, mask);
     if (rc < 0 || cli_policyd_stop) {
         return;
     }
-    /* conversations in the order polled; dropping one moves another */
-    for (i = 1; i < nfds; i++) {
-        size_t k;
-
-        for (k = 0; k < L->n && L->conns[k] != polled[i - 1]; k++) {
-        }
-        if (k < L->n
-            && !cli_loop_io(L, L->conns[k], L->pfds[i].revents, &how)) {
-            cli_loop_drop(L, k, how);
+    /* from the last: dropping one moves the last (already done) there */
+    for (i = L->n; i-- > 0;) {
+        if (!cli_loop_io(L, L->conns[i], L->pfds[i + 1].revents, &how)) {
+            cli_loop_drop(L, i, how);
         }
     }
     now = cli_policyd_now();
