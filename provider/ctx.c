@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The provider context: its activation reads the configuration, sets up
- * logging, opens cache_dir, builds the revocation engine, opens the
+ * logging, opens cache_dir and its verdicts/ directory (created when
+ * missing), builds the revocation engine, opens the
  * trust_dirs and cross_dirs directory sets and prepares libldap, in this
  * order and in this one place; its teardown frees all of it. The
  * directory snapshots are handed out from here.
@@ -15,6 +16,7 @@
 #include "domainsec/cache.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
+#include "domainsec/verdict.h"
 
 DSPROV_CTX *dsprov_ctx_new(const OSSL_CORE_HANDLE *handle)
 {
@@ -23,8 +25,29 @@ DSPROV_CTX *dsprov_ctx_new(const OSSL_CORE_HANDLE *handle)
     if (ctx != NULL) {
         ctx->handle = handle;
         ctx->cache_fd = -1;
+        ctx->verdict_fd = -1;
     }
     return ctx;
+}
+
+/*
+ * cache_dir/verdicts, where each verification's verdict is recorded for
+ * the policy service; without it (no cache_dir, or no right to create it)
+ * nothing is recorded, said once.
+ */
+static void open_verdicts(DSPROV_CTX *ctx)
+{
+    DSEC_ERR err = { 0 };
+
+    if (ctx->cache_fd < 0) {
+        return;
+    }
+    ctx->verdict_fd = dsec_verdict_open_dir(ctx->cache_fd, &err);
+    if (ctx->verdict_fd < 0) {
+        dsec_log(DSEC_LOG_WARNING,
+                 "domainsec: cache_dir %s: %s; verdicts are not recorded",
+                 ctx->cfg->cache_dir, err.msg);
+    }
 }
 
 /* The directory sets and what follows them; the configuration is read. */
@@ -37,6 +60,7 @@ static dsprov_ctx_status open_dirs(DSPROV_CTX *ctx, char *why, size_t whylen)
     /* every directory is opened now: the host may chroot or drop
        privileges later */
     ctx->cache_fd = dsec_cache_open_dir(cfg->cache_dir);
+    open_verdicts(ctx);
     ctx->eng = dsec_engine_new(cfg, ctx->cache_fd, &err);
     if (ctx->eng == NULL) {
         DSPROV_raise(ctx->handle, DSPROV_R_ENGINE, "%s", err.msg);
@@ -87,6 +111,9 @@ void dsprov_ctx_free(DSPROV_CTX *ctx)
     dsec_engine_free(ctx->eng);
     if (ctx->cache_fd >= 0) {
         close(ctx->cache_fd);
+    }
+    if (ctx->verdict_fd >= 0) {
+        close(ctx->verdict_fd);
     }
     dsec_config_free(ctx->cfg);
     OSSL_LIB_CTX_free(ctx->libctx);

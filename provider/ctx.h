@@ -19,6 +19,7 @@ typedef struct dsprov_ctx {
     OSSL_LIB_CTX *libctx; /* child library context */
     dsec_config *cfg; /* owned: the effective configuration */
     int cache_fd; /* owned: cache_dir, opened at activation, or -1 */
+    int verdict_fd; /* owned: cache_dir/verdicts, or -1 (no records) */
     dsec_engine *eng; /* owned; also published to the hook */
     dsec_certdir *roots; /* owned: trust_dirs, the trust anchors */
     dsec_certdir *cross; /* owned: cross_dirs, never anchors */
@@ -39,7 +40,8 @@ DSPROV_CTX *dsprov_ctx_new(const OSSL_CORE_HANDLE *handle);
 
 /*
  * Activate ctx: the child library context, the configuration (params.c),
- * logging, cache_dir, the revocation engine, trust_dirs, cross_dirs and
+ * logging, cache_dir and its verdicts/ (created when missing), the
+ * revocation engine, trust_dirs, cross_dirs and
  * libldap's TLS files, every directory opened now (the host may chroot or
  * drop privileges later). No network I/O. Each failure is raised with its
  * own reason.

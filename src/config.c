@@ -26,7 +26,7 @@ const char *const dsec_config_directives[DSEC_D_COUNT] = {
     "check_depth",  "http_proxy",      "no_proxy",       "fetch_timeout",
     "max_crl_size", "stale_grace",     "fail_cache",     "cdp_schemes",
     "log",          "log_level",       "max_path_depth", "max_signature_checks",
-    "delta_crl",    "allow_redirects", "deny_networks",
+    "delta_crl",    "allow_redirects", "deny_networks",  "verdict_ttl",
 };
 
 #define MAX_FETCH_TIMEOUT 300
@@ -34,6 +34,7 @@ const char *const dsec_config_directives[DSEC_D_COUNT] = {
 #define MAX_FAIL_CACHE 3600
 #define MAX_PATH_DEPTH 32
 #define MAX_SIGNATURE_CHECKS 10000
+#define MAX_VERDICT_TTL 86400L
 
 dsec_config *dsec_config_new(void)
 {
@@ -62,6 +63,7 @@ dsec_config *dsec_config_new(void)
     cfg->max_path_depth = DSEC_DEFAULT_MAX_PATH_DEPTH;
     cfg->max_signature_checks = DSEC_DEFAULT_MAX_SIGNATURE_CHECKS;
     cfg->allow_redirects = DSEC_REDIRECTS_SAME_ORIGIN;
+    cfg->verdict_ttl = DSEC_DEFAULT_VERDICT_TTL;
     return cfg;
 }
 
@@ -231,6 +233,8 @@ static const directive_row directive_rows[DSEC_D_COUNT] = {
         ROW_KEYWORD(allow_redirects, redirect_words, DSEC_REDIRECTS_SAME_ORIGIN,
                     "same-origin, any or none"),
     [DSEC_D_DENY_NETWORKS] = ROW(deny_networks, KIND_NETWORKS, expect_networks),
+    [DSEC_D_VERDICT_TTL] =
+        ROW_RANGE(verdict_ttl, KIND_SECONDS, 1, MAX_VERDICT_TTL),
 };
 
 /* KIND_KEYWORD fields are enums stored and read as int. */

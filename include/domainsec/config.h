@@ -55,6 +55,7 @@ typedef enum {
     DSEC_D_DELTA_CRL,
     DSEC_D_ALLOW_REDIRECTS,
     DSEC_D_DENY_NETWORKS,
+    DSEC_D_VERDICT_TTL,
     DSEC_D_COUNT
 } dsec_directive;
 
@@ -81,6 +82,7 @@ typedef struct dsec_config {
     dsec_delta_mode delta_crl;
     dsec_redirect_mode allow_redirects;
     char *deny_networks; /* CIDR blocks never connected to; NULL: none */
+    long verdict_ttl; /* seconds a recorded leaf verdict lives */
 } dsec_config;
 
 #define DSEC_DEFAULT_TRUST_DIRS "/etc/domainsec/roots"
@@ -91,6 +93,7 @@ typedef struct dsec_config {
 #define DSEC_DEFAULT_FAIL_CACHE 10
 #define DSEC_DEFAULT_MAX_PATH_DEPTH 10
 #define DSEC_DEFAULT_MAX_SIGNATURE_CHECKS 100
+#define DSEC_DEFAULT_VERDICT_TTL 300
 
 /* A config holding every default. */
 dsec_config *dsec_config_new(void);

@@ -5,6 +5,8 @@
  *   state.c      what the hook keeps: the active provider instance or the
  *                fail-closed reason, OpenSSL's own check, each
  *                verification's report and path state (ex_data);
+ *   verdict.c    each verification watched (its errors into the report)
+ *                and its verdict recorded when its context is freed;
  *   sources.c    the path builder's sources and bounds for a verification;
  *   link.c       the revocation decision of one link: the CRLs gathered
  *                for it and who may sign them;
@@ -69,6 +71,22 @@ int dsprov_state_link_built(void *arg, X509 *cert, X509 *issuer);
 
 /* The verification time: -attime / X509_V_FLAG_USE_CHECK_TIME, else now. */
 time_t dsprov_state_time(X509_STORE_CTX *ctx);
+
+/* ---- verdict.c ---- */
+
+/* Create the ex_data index of the watched verifications; 0 when OpenSSL
+   cannot. Called once, before dsprov_state_setup: OpenSSL frees ex_data in
+   index order, and the verdict is recorded while the report still exists. */
+int dsprov_verdict_setup(void);
+int dsprov_verdict_index(void);
+
+/*
+ * Watch the verification ctx (once; nothing when no verdicts directory is
+ * open, or inside a CRL fetch): keep its leaf and wrap its verify callback
+ * so that every error it reports is noted in the report before the host's
+ * callback sees it. Its verdict is recorded when ctx is cleaned up.
+ */
+void dsprov_verdict_watch(X509_STORE_CTX *ctx);
 
 /* ---- sources.c ---- */
 

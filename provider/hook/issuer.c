@@ -204,6 +204,7 @@ int dsprov_issuer_get(X509 **issuer, X509_STORE_CTX *ctx, X509 *x)
     if (prov == NULL || prov->eng == NULL || dsec_fetch_active()) {
         return X509_STORE_CTX_get1_issuer(issuer, ctx, x);
     }
+    dsprov_verdict_watch(ctx);
     if ((st = dsprov_state_path(ctx)) == NULL) {
         return -1;
     }

@@ -68,7 +68,9 @@ static void store_new_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 
 static void hook_setup(void)
 {
-    if (!dsprov_state_setup()) {
+    /* the verdict's index first: its free callback reads the report */
+    if (!dsprov_verdict_setup() || !dsprov_state_setup()
+        || dsprov_verdict_index() >= dsprov_state_report_index()) {
         return;
     }
     /* never freed: OpenSSL calls store_new_cb for the process's lifetime */

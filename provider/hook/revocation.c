@@ -250,6 +250,7 @@ int dsprov_revocation_check(X509_STORE_CTX *ctx)
                         "check");
         return 1;
     }
+    dsprov_verdict_watch(ctx);
     if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_CRL_CHECK) == 0
         || n <= 0) {
         return dsprov_state_builtin_check(ctx);

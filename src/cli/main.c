@@ -26,6 +26,8 @@ static const struct cli_cmd cli_cmds[] = {
       "check the configuration, directories, proxy and CDPs end to end" },
     { "trust", dsec_cli_trust,
       "list the trust anchors and cross-certificates (trust list)" },
+    { "policyd", dsec_cli_policyd,
+      "Postfix policy service answering from the recorded verdicts" },
     { NULL, NULL, NULL }
 };
 

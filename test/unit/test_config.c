@@ -37,6 +37,7 @@ static void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg->stale_grace, 0);
     CU_ASSERT_EQUAL(cfg->allow_redirects, DSEC_REDIRECTS_SAME_ORIGIN);
     CU_ASSERT_PTR_NULL(cfg->deny_networks);
+    CU_ASSERT_EQUAL(cfg->verdict_ttl, 300);
     CU_ASSERT_PTR_NULL(cfg->http_proxy);
     CU_ASSERT_PTR_NOT_NULL(cfg->trust_dirs);
     if (cfg->trust_dirs != NULL) {
@@ -76,6 +77,7 @@ static void test_config_directive_names(void)
         "delta_crl",
         "allow_redirects",
         "deny_networks",
+        "verdict_ttl",
     };
     int i;
 
@@ -162,6 +164,10 @@ static void test_config_good_values(void)
     CU_ASSERT_EQUAL(cfg->max_path_depth, 32);
     set_ok(cfg, "max_signature_checks", "500");
     CU_ASSERT_EQUAL(cfg->max_signature_checks, 500);
+    set_ok(cfg, "verdict_ttl", "86400");
+    CU_ASSERT_EQUAL(cfg->verdict_ttl, 86400);
+    set_ok(cfg, "verdict_ttl", "1");
+    CU_ASSERT_EQUAL(cfg->verdict_ttl, 1);
 
     set_ok(cfg, "cdp_schemes", "http,ldap,https");
     CU_ASSERT_EQUAL(cfg->cdp_schemes,
@@ -295,6 +301,10 @@ static void test_config_bad_values(void)
     CU_ASSERT_EQUAL(cfg->max_path_depth, DSEC_DEFAULT_MAX_PATH_DEPTH);
     CU_ASSERT_EQUAL(cfg->max_signature_checks,
                     DSEC_DEFAULT_MAX_SIGNATURE_CHECKS);
+    set_bad(cfg, "verdict_ttl", "0");
+    set_bad(cfg, "verdict_ttl", "86401");
+    set_bad(cfg, "verdict_ttl", "5m");
+    CU_ASSERT_EQUAL(cfg->verdict_ttl, DSEC_DEFAULT_VERDICT_TTL);
     set_bad(cfg, "fail_cache", "x");
     CU_ASSERT_EQUAL(cfg->fail_cache, 10);
 
