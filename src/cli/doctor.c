@@ -69,6 +69,7 @@ static void cli_doctor_usage(FILE *fp)
             "  - every CDP of every anchor and cross-certificate is fetched\n"
             "    and yields a current CRL signed by that certificate's\n"
             "    issuer.\n"
+            "\n"
             "With --postfix, a Postfix instance's settings too (through\n"
             "postconf): smtpd_tls_fingerprint_digest = sha256, client\n"
             "certificates asked for, a check_policy_service restriction\n"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 #include "cli.h"
@@ -101,10 +102,10 @@ static char *cli_pf_run(struct cli_doctor_postfix *pf, const char *const *args)
 }
 
 /* Add name = value to *v (n elements); 0 when out of memory. */
-static int cli_pf_add(struct cli_pf_param **v, size_t *n, const char *name,
-                      size_t namelen, const char *value)
+static int cli_pf_add(struct cli_pf_param **v, size_t *n, size_t *cap,
+                      const char *name, size_t namelen, const char *value)
 {
-    struct cli_pf_param *p = realloc(*v, (*n + 1) * sizeof(**v));
+    struct cli_pf_param *p = cli_doctor_grow(*v, cap, *n, sizeof(**v));
 
     if (p == NULL) {
         return 0;
@@ -122,7 +123,8 @@ static int cli_pf_add(struct cli_pf_param **v, size_t *n, const char *name,
 }
 
 /* "name = value" lines into *v; 0 when out of memory. */
-static int cli_pf_parse_params(char *text, struct cli_pf_param **v, size_t *n)
+static int cli_pf_parse_params(char *text, struct cli_pf_param **v, size_t *n,
+                               size_t *cap)
 {
     char *line, *save = NULL, *eq, *end;
 
@@ -134,7 +136,7 @@ static int cli_pf_parse_params(char *text, struct cli_pf_param **v, size_t *n)
         }
         end = eq + 2;
         end += strspn(end, " \t");
-        if (!cli_pf_add(v, n, line, (size_t)(eq - line), end)) {
+        if (!cli_pf_add(v, n, cap, line, (size_t)(eq - line), end)) {
             return 0;
         }
     }
@@ -157,7 +159,8 @@ static int cli_pf_parse_service(char *line, struct cli_pf_service *svc)
         } else if (field == 4) {
             svc->chroot = strdup(w);
         } else if (field >= 7) {
-            words = realloc(svc->words, (svc->nwords + 1) * sizeof(*words));
+            words = cli_doctor_grow(svc->words, &svc->capwords, svc->nwords,
+                                    sizeof(*words));
             if (words == NULL) {
                 return 0;
             }
@@ -197,7 +200,8 @@ static int cli_pf_parse_services(char *text, struct cli_doctor_postfix *pf)
             cli_pf_service_free(&svc);
             continue;
         }
-        v = realloc(pf->services, (pf->nservices + 1) * sizeof(*v));
+        v = cli_doctor_grow(pf->services, &pf->capservices, pf->nservices,
+                            sizeof(*v));
         if (v == NULL) {
             cli_pf_service_free(&svc);
             return 0;
@@ -222,7 +226,8 @@ static int cli_pf_ask(struct cli_doctor_postfix *pf)
     }
     args[n] = NULL;
     if ((text = cli_pf_run(pf, args)) == NULL
-        || !cli_pf_parse_params(text, &pf->params, &pf->nparams)) {
+        || !cli_pf_parse_params(text, &pf->params, &pf->nparams,
+                                &pf->capparams)) {
         goto done;
     }
     free(text);
@@ -235,7 +240,8 @@ static int cli_pf_ask(struct cli_doctor_postfix *pf)
     free(text);
     args[0] = "-P";
     if ((text = cli_pf_run(pf, args)) == NULL
-        || !cli_pf_parse_params(text, &pf->overrides, &pf->noverrides)) {
+        || !cli_pf_parse_params(text, &pf->overrides, &pf->noverrides,
+                                &pf->capoverrides)) {
         goto done;
     }
     ok = cli_doctor_postfix_param(pf, "mail_owner") != NULL;
@@ -252,6 +258,32 @@ done:
 }
 
 /*
+ * At most len - 1 bytes of a regular file into buf, NUL-terminated: the
+ * count, or -1. Opened without following a link or blocking (a FIFO
+ * planted there must not hang doctor).
+ */
+static ssize_t cli_pf_read_file(const char *path, char *buf, size_t len)
+{
+    struct stat st;
+    ssize_t r;
+    size_t n = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    while (n < len - 1 && (r = read(fd, buf + n, len - 1 - n)) > 0) {
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    return (ssize_t)n;
+}
+
+/*
  * The value of variable name in the environment of the instance's running
  * master (its pid file in queue_directory), into buf; 0 when not found.
  */
@@ -260,37 +292,24 @@ static int cli_pf_master_env(const struct cli_doctor_postfix *pf,
 {
     const char *queue = cli_doctor_postfix_param(pf, "queue_directory");
     char path[1024], env[65536];
-    size_t n, off, nl = strlen(name);
-    long pid = 0;
-    FILE *fp;
-    int fd, found = 0;
+    size_t off, nl = strlen(name);
+    ssize_t n;
+    long pid;
 
     snprintf(path, sizeof(path), "%s/pid/master.pid", queue ? queue : "");
-    if (queue == NULL || (fp = fopen(path, "r")) == NULL) {
+    if (queue == NULL || cli_pf_read_file(path, env, 64) <= 0
+        || (pid = strtol(env, NULL, 10)) <= 0) {
         return 0;
     }
-    if (fscanf(fp, "%ld", &pid) != 1) {
-        pid = 0;
-    }
-    fclose(fp);
     snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
-    if (pid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        return 0;
-    }
-    n = 0;
-    for (ssize_t r; n < sizeof(env) - 1
-                    && (r = read(fd, env + n, sizeof(env) - 1 - n)) > 0;) {
-        n += (size_t)r;
-    }
-    close(fd);
-    env[n] = '\0';
-    for (off = 0; off < n && !found; off += strlen(env + off) + 1) {
+    n = cli_pf_read_file(path, env, sizeof(env));
+    for (off = 0; n > 0 && off < (size_t)n; off += strlen(env + off) + 1) {
         if (strncmp(env + off, name, nl) == 0 && env[off + nl] == '=') {
             snprintf(buf, len, "%s", env + off + nl + 1);
-            found = 1;
+            return 1;
         }
     }
-    return found;
+    return 0;
 }
 
 /*

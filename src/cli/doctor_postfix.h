@@ -29,7 +29,7 @@ struct cli_pf_param {
 struct cli_pf_service {
     char *name, *type, *chroot;
     char **words; /* the command and its arguments */
-    size_t nwords;
+    size_t nwords, capwords;
 };
 
 /* What postconf says of one instance. */
@@ -38,11 +38,11 @@ struct cli_doctor_postfix {
     int ok; /* postconf ran and answered */
     char err[CLI_DOCTOR_LINE]; /* why not */
     struct cli_pf_param *params; /* main.cf */
-    size_t nparams;
+    size_t nparams, capparams;
     struct cli_pf_param *overrides; /* master.cf -o */
-    size_t noverrides;
+    size_t noverrides, capoverrides;
     struct cli_pf_service *services; /* master.cf */
-    size_t nservices;
+    size_t nservices, capservices;
     /* the OpenSSL configuration its smtpd and smtp load, NULL for none */
     char *openssl_conf;
     char how[CLI_DOCTOR_LINE]; /* how they get it, or why none */
