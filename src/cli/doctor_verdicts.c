@@ -264,21 +264,30 @@ void cli_doctor_check_verdicts(struct cli_doctor *doc,
                                const char *policyd_config,
                                const char *verdicts_dir)
 {
-    char dir[CLI_DOCTOR_LINE], why[CLI_DOCTOR_LINE], own[128];
+    char dir[CLI_DOCTOR_LINE], why[CLI_DOCTOR_LINE], own[128], *slash;
+    const char *yet = "";
     struct stat st;
+    int e;
 
     if (!cli_pf_verdict_dirs(doc, policyd_config, verdicts_dir, dir,
                              sizeof(dir))) {
         return;
     }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    slash = strrchr(dir, '/');
+    if (stat(dir, &st) != 0 && errno == ENOENT && slash != NULL
+        && slash > dir) {
+        /* made at activation like cache_dir: judge cache_dir */
+        *slash = '\0';
+        yet = "; verdicts/ is not there yet: smtpd makes it at activation "
+              "with cache_dir's owner, group and set-group-ID bit, judged "
+              "here";
+    }
+    e = stat(dir, &st) == 0 ? 0 : errno;
+    if (e != 0 || !S_ISDIR(st.st_mode)) {
         cli_doctor_line(doc, CLI_DOCTOR_FAIL_CONFIG,
                         "postfix verdicts %s: %s; fix: install -d -m 2750 "
                         "-o %s -g %s %s",
-                        dir,
-                        errno == ENOENT ? "does not exist"
-                                        : "not a "
-                                          "directory",
+                        dir, e != 0 ? strerror(e) : "not a directory",
                         owner->name, reader != NULL ? reader->group : "GROUP",
                         dir);
         return;
@@ -293,16 +302,16 @@ void cli_doctor_check_verdicts(struct cli_doctor *doc,
     if (reader != NULL && !cli_pf_reader_ok(doc, dir, &st, reader)) {
         return;
     }
+    cli_pf_owner(&st, own, sizeof(own));
     if (reader == NULL) {
         cli_doctor_line(doc, CLI_DOCTOR_OK,
-                        "postfix verdicts %s: written by %s (%s); the "
+                        "postfix verdicts %s: written by %s (%s)%s; the "
                         "policy service's user is not known here",
-                        dir, owner->name, cli_pf_owner(&st, own, sizeof(own)));
+                        dir, owner->name, own, yet);
         return;
     }
     cli_doctor_line(doc, CLI_DOCTOR_OK,
                     "postfix verdicts %s: written by %s, read by the policy "
-                    "service as %s through group %s (%s)",
-                    dir, owner->name, reader->name, reader->group,
-                    cli_pf_owner(&st, own, sizeof(own)));
+                    "service as %s through group %s (%s)%s",
+                    dir, owner->name, reader->name, reader->group, own, yet);
 }

@@ -231,16 +231,16 @@ expect_grep "doctor: the spawn service runs domainsec policyd as nobody" \
 expect_grep "doctor: verdicts written by postfix, read by the policy user" \
     "^OK   postfix verdicts $R_CACHE/verdicts: written by postfix, read by the policy service as $POLICY_USER through group $POLICY_GROUP \\(owner postfix, group $POLICY_GROUP, mode 2750\\)"
 
-# bad_copy NAME name=value...: a copy of the receiver's configuration
+# receiver_copy NAME name=value...: a copy of the receiver's configuration
 # directory with these main.cf settings; BAD is its directory.
-bad_copy() {
+receiver_copy() {
     BAD="$WORK/$1-etc"
     shift
     rm -rf "$BAD"
     cp -a "$rconf" "$BAD"
     "$PF_SBIN/postconf" -c "$BAD" -e "$@"
 }
-bad_copy bad-digest "smtpd_tls_fingerprint_digest = md5" \
+receiver_copy bad-digest "smtpd_tls_fingerprint_digest = md5" \
     "smtpd_recipient_restrictions ="
 doctor_postfix doctor-bad-digest "$BAD"
 expect_rc "doctor --postfix, digest md5 and no restriction: exit 78" 78
@@ -248,7 +248,7 @@ expect_grep "doctor: FAIL for the md5 digest" \
     "^FAIL postfix smtpd_tls_fingerprint_digest = md5 \\(main\\.cf\\).*fix: smtpd_tls_fingerprint_digest = sha256"
 expect_grep "doctor: FAIL for the missing restriction" \
     "^FAIL postfix restriction: no check_policy_service in the smtpd_\\*_restrictions of its 3 smtpd service"
-bad_copy bad-user "mail_owner = postfix"
+receiver_copy bad-user "mail_owner = postfix"
 sed -i "s/spawn user=$POLICY_USER /spawn user=postfix /" "$BAD/master.cf"
 doctor_postfix doctor-bad-user "$BAD"
 expect_rc "doctor --postfix, policy service as the mail owner: exit 78" 78
@@ -258,13 +258,22 @@ write_cnf "$WORK/bad-verdicts.cnf" log=syslog "trust_dirs=$WORK/roots" \
     "cross_dirs="
 install -d -o postfix -g "$POLICY_GROUP" -m 750 "$WORK/cache.$CNF_SEQ" \
     "$WORK/cache.$CNF_SEQ/verdicts"
-bad_copy bad-verdicts \
+receiver_copy bad-verdicts \
     "import_environment = MAIL_CONFIG OPENSSL_CONF=$WORK/bad-verdicts.cnf"
 sed -i "s|--config $RCNF |--config $WORK/bad-verdicts.cnf |" "$BAD/master.cf"
 doctor_postfix doctor-bad-verdicts "$BAD"
 expect_rc "doctor --postfix, verdicts/ not set-group-ID: exit 78" 78
 expect_grep "doctor: FAIL, records would not be readable by the policy user" \
     "^FAIL postfix verdicts $WORK/cache\\.$CNF_SEQ/verdicts: records are written 0640 .*fix: chgrp $POLICY_GROUP .* chmod 2750"
+
+write_cnf "$WORK/fresh.cnf" log=syslog "trust_dirs=$WORK/roots" "cross_dirs="
+install -d -o postfix -g "$POLICY_GROUP" -m 2750 "$WORK/cache.$CNF_SEQ"
+receiver_copy fresh "import_environment = MAIL_CONFIG OPENSSL_CONF=$WORK/fresh.cnf"
+sed -i "s|--config $RCNF |--config $WORK/fresh.cnf |" "$BAD/master.cf"
+doctor_postfix doctor-fresh "$BAD"
+expect_rc "doctor --postfix, a cache_dir without verdicts/ yet: exit 0" 0
+expect_grep "doctor: a cache_dir without verdicts/ yet is judged by its own" \
+    "^OK   postfix verdicts $WORK/cache\\.$CNF_SEQ(/verdicts)?: written by postfix, read by the policy service as $POLICY_USER through group $POLICY_GROUP"
 
 echo "-- sender"
 SLOG="$WORK/maillog-sender"
