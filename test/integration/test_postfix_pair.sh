@@ -458,8 +458,20 @@ await_mailbox() {
 # policy service (its verbose log of the policy protocol, debug_peer_list).
 # shellcheck disable=SC2317 # called through expect_true
 policy_answered() {
-    grep -A2 "private/policy: wanted attribute: action" \
-        "$WORK/$1.receiver" | grep -q "input attribute value: $2\$"
+    # per smtpd process: several sessions' lines may interleave
+    awk -v want="$2" '
+        match($0, /smtpd\[[0-9]+\]: /) {
+            pid = substr($0, RSTART, RLENGTH)
+            if (index($0, "private/policy: wanted attribute: action")) {
+                asked[pid] = 1
+            } else if (asked[pid] && index($0, "input attribute value: ")) {
+                if (substr($0, index($0, "input attribute value: ") + 23) == want) {
+                    found = 1
+                }
+                asked[pid] = 0
+            }
+        }
+        END { exit !found }' "$WORK/$1.receiver"
 }
 
 # await_bounce RCPT: wait (10 s at most) for the sender's non-delivery
