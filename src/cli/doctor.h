@@ -10,6 +10,7 @@
 #define DOMAINSEC_CLI_DOCTOR_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <openssl/x509.h>
 #include "domainsec/classify.h"
 #include "domainsec/common.h"
@@ -51,6 +52,9 @@ struct cli_doctor_fetch {
     char route[128];
 };
 
+/* What postconf says of a Postfix instance (doctor_postfix.h). */
+struct cli_doctor_postfix;
+
 /* One run: the findings so far and what the checks hand on. */
 struct cli_doctor {
     const char *path; /* the configuration file */
@@ -60,6 +64,7 @@ struct cli_doctor {
     size_t ncerts, capcerts;
     struct cli_doctor_fetch *fetches; /* the URLs fetched so far */
     size_t nfetches, capfetches;
+    struct cli_doctor_postfix *pf; /* with --postfix, else NULL */
 };
 
 /* Print one finding, "OK  ", "FAIL" or "INFO" and the text, and count it. */
@@ -92,6 +97,17 @@ int cli_doctor_summary(const struct cli_doctor *doc);
 
 /* Free what the run holds (not doc itself). */
 void cli_doctor_free(struct cli_doctor *doc);
+
+/* A user or a group (doctor_local.c): its name, else its number, in buf. */
+const char *cli_doctor_user(uid_t uid, char *buf, size_t len);
+const char *cli_doctor_group(gid_t gid, char *buf, size_t len);
+
+/*
+ * Run argv (argv[0] a path; no shell) and return its standard output, a
+ * new string, or NULL with why (its first line of standard error, or what
+ * stopped it) when it cannot run, fails or takes over 10 s.
+ */
+char *cli_doctor_command(const char *const *argv, char *why, size_t whylen);
 
 /* The checks (doctor_local.c): each prints its findings. */
 void cli_doctor_check_config(struct cli_doctor *doc);

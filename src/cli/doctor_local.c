@@ -146,7 +146,7 @@ static const char *cli_doctor_id(const char *name, unsigned long id, char *buf,
     return buf;
 }
 
-static const char *cli_doctor_user(uid_t uid, char *buf, size_t len)
+const char *cli_doctor_user(uid_t uid, char *buf, size_t len)
 {
     struct passwd *pw = getpwuid(uid);
 
@@ -154,7 +154,7 @@ static const char *cli_doctor_user(uid_t uid, char *buf, size_t len)
                          buf, len);
 }
 
-static const char *cli_doctor_group(gid_t gid, char *buf, size_t len)
+const char *cli_doctor_group(gid_t gid, char *buf, size_t len)
 {
     struct group *gr = getgrgid(gid);
 

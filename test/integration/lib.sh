@@ -533,7 +533,7 @@ ext_file() {
             echo "basicConstraints = critical,CA:FALSE"
             echo "keyUsage = critical,digitalSignature"
             echo "extendedKeyUsage = serverAuth,clientAuth"
-            echo "subjectAltName = DNS:localhost,IP:127.0.0.1"
+            echo "subjectAltName = ${LEAF_SAN:-DNS:localhost,IP:127.0.0.1}"
             echo "subjectKeyIdentifier = hash"
             echo "authorityKeyIdentifier = keyid:always"
             ;;
@@ -567,8 +567,8 @@ issue() {
 }
 
 # make_leaf NAME CDP_URL [ISSUER]: a TLS server/client leaf (serverAuth,
-# clientAuth, SAN DNS:localhost) issued by ISSUER (default inter), whose
-# only CDP is CDP_URL ("" for none).
+# clientAuth, SAN DNS:localhost,IP:127.0.0.1, or $LEAF_SAN when set) issued
+# by ISSUER (default inter), whose only CDP is CDP_URL ("" for none).
 make_leaf() {
     issue "$1" "/O=domainsec test/CN=$1" leaf "${3:-inter}" "${2:-}"
 }

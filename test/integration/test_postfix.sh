@@ -19,182 +19,31 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=SCRIPTDIR/lib_postfix.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib_postfix.sh"
 
-POSTFIX_BIN=$(command -v postfix || true)
-if [[ -z "$POSTFIX_BIN" && -x /usr/sbin/postfix ]]; then
-    POSTFIX_BIN=/usr/sbin/postfix
-fi
-need_bin "$POSTFIX_BIN" postfix
-if [[ $(id -u) -ne 0 ]]; then
-    echo "SKIP: a private Postfix instance needs root" >&2
-    exit 77
-fi
-if ! id postfix >/dev/null 2>&1; then
-    echo "SKIP: no postfix user" >&2
-    exit 77
-fi
+pf_setup postfix
 
-# Postfix's daemons drop to the postfix user and must reach their queue and
-# data directories by path: the build tree may sit below a directory they
-# cannot traverse (/root), so this test works in a fresh directory of /tmp,
-# linked from the build tree for the logs.
-if [[ -z "${DSEC_WORK:-}" ]]; then
-    DSEC_WORK=$(mktemp -d /tmp/domainsec-postfix.XXXXXX)
-    chmod 755 "$DSEC_WORK"
-    mkdir -p "$DSEC_BUILD/test-work"
-    rm -rf "$DSEC_BUILD/test-work/postfix"
-    ln -sfn "$DSEC_WORK" "$DSEC_BUILD/test-work/postfix"
-fi
-export DSEC_WORK
-dsec_setup postfix
-# import_environment and maillog_file_prefixes are lists split at blanks
-# and commas
-if [[ "$WORK" == *[[:space:],]* ]]; then
-    echo "FATAL: work directory '$WORK' has a blank or comma" >&2
-    exit 1
-fi
-
-PF_CONF="$WORK/pf-etc"
-PF_QUEUE="$WORK/pf-spool"
-PF_DATA="$WORK/pf-data"
-PF_RUNNING=0
-PF_TAG="dsectest$$"
-# chroot column of master.cf: y, as Debian runs smtpd. domainsec opens its
-# directories at activation (pre-jail TLS init), so it works in the jail,
-# and its syslog lines go to the jail's dev/log (start_devlog).
-PF_CHROOT=y
-
-pf_master_pid() {
-    local pidfile="$PF_QUEUE/pid/master.pid"
-    if [[ -f "$pidfile" ]]; then
-        awk '{ print $1; exit }' "$pidfile"
-    fi
-}
-
-# pf_stop: stop the private instance; if `postfix stop` fails, kill only
-# its master (whose process group holds the daemons it started).
-pf_stop() {
-    local pid i
-    if [[ "$PF_RUNNING" -eq 0 ]]; then
-        return 0
-    fi
-    PF_RUNNING=0
-    pid=$(pf_master_pid)
-    if ! timeout 20 "$POSTFIX_BIN" -c "$PF_CONF" stop \
-        >>"$WORK/postfix-cmd.log" 2>&1; then
-        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            for ((i = 0; i < 50; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -KILL -- "-$pid" 2>/dev/null || true
-        fi
-    fi
-}
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-pf_cleanup() {
-    pf_stop || true
-    dsec_cleanup
-}
-trap pf_cleanup EXIT
+PF_TAG=pf
 
 # pf_start NAME CNF: (re)start the instance on a fresh port with its log in
 # $WORK/maillog-NAME, OPENSSL_CONF=CNF imported into every daemon ("-": no
 # OPENSSL_CONF at all). Sets PF_PORT and MAILLOG.
 pf_start() {
-    local name=$1 cnf=$2 imports kv
-    pf_stop
+    local name=$1 cnf=$2
+    pf_stop "$PF_TAG"
     PF_PORT=$(free_port)
     MAILLOG="$WORK/maillog-$name"
-    imports="MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C"
-    imports+=" POSTLOG_SERVICE POSTLOG_HOSTNAME"
-    if [[ "$cnf" != "-" ]]; then
-        imports+=" OPENSSL_CONF=$cnf"
-        # sanitizer runtime of an ASan build for the uninstrumented daemons
-        for kv in "${HOST_ENV[@]:1}"; do
-            imports+=" $kv"
-        done
-    fi
-    mkdir -p "$PF_CONF" "$PF_QUEUE" "$PF_DATA"
-    chmod 755 "$PF_CONF" "$PF_QUEUE"
-    chown postfix "$PF_DATA"
-    chmod 700 "$PF_DATA"
-    cat >"$PF_CONF/main.cf" <<EOF
-compatibility_level = 3.6
-config_directory = $PF_CONF
-queue_directory = $PF_QUEUE
-data_directory = $PF_DATA
-mail_owner = postfix
-setgid_group = postdrop
-multi_instance_name = $PF_TAG
-syslog_name = $PF_TAG
-maillog_file = $MAILLOG
-maillog_file_prefixes = $WORK
-import_environment = $imports
-myhostname = dsec-test.localdomain
-mydomain = localdomain
-myorigin = \$myhostname
-mydestination =
-relay_domains =
-alias_maps =
-alias_database =
-local_recipient_maps =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_peername_lookup = no
-biff = no
-smtpd_tls_security_level = may
-smtpd_tls_cert_file = $PKI/server-chain.pem
-smtpd_tls_key_file = $PKI/server.key
-smtpd_tls_CAfile = $PKI/root.pem
-smtpd_tls_ask_ccert = yes
-smtpd_tls_loglevel = 2
-smtpd_tls_session_cache_database =
-tls_random_source = dev:/dev/urandom
-EOF
-    cat >"$PF_CONF/master.cf" <<EOF
-127.0.0.1:$PF_PORT inet n - $PF_CHROOT - - smtpd
-pickup    unix  n       -       $PF_CHROOT       60      1       pickup
-cleanup   unix  n       -       $PF_CHROOT       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       $PF_CHROOT       1000?   1       tlsmgr
-rewrite   unix  -       -       $PF_CHROOT       -       -       trivial-rewrite
-bounce    unix  -       -       $PF_CHROOT       -       0       bounce
-defer     unix  -       -       $PF_CHROOT       -       0       bounce
-trace     unix  -       -       $PF_CHROOT       -       0       bounce
-verify    unix  -       -       $PF_CHROOT       -       1       verify
-flush     unix  n       -       $PF_CHROOT       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       $PF_CHROOT       -       -       showq
-error     unix  -       -       $PF_CHROOT       -       -       error
-retry     unix  -       -       $PF_CHROOT       -       -       error
-discard   unix  -       -       $PF_CHROOT       -       -       discard
-anvil     unix  -       -       $PF_CHROOT       -       1       anvil
-scache    unix  -       -       $PF_CHROOT       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
-    if ! timeout 30 "$POSTFIX_BIN" -c "$PF_CONF" check \
-        >>"$WORK/postfix-cmd.log" 2>&1; then
-        echo "FATAL: postfix check failed" >&2
-        cat "$WORK/postfix-cmd.log" >&2
-        exit 1
-    fi
-    PF_RUNNING=1
-    if ! timeout 30 "$POSTFIX_BIN" -c "$PF_CONF" start \
-        >>"$WORK/postfix-cmd.log" 2>&1; then
-        echo "FATAL: postfix start failed" >&2
-        cat "$WORK/postfix-cmd.log" "$MAILLOG" >&2 || true
-        exit 1
-    fi
-    # the probe connection of wait_port is logged before any client's
-    if ! wait_port "$PF_PORT" 15 ||
-        ! wait_file_grep "disconnect from" "$MAILLOG" 10; then
-        cat "$WORK/postfix-cmd.log" "$MAILLOG" >&2 || true
-        exit 1
-    fi
+    pf_main_cf "$PF_TAG" "$MAILLOG" "$cnf" \
+        "myhostname = dsec-test.localdomain" \
+        "smtpd_tls_security_level = may" \
+        "smtpd_tls_cert_file = $PKI/server-chain.pem" \
+        "smtpd_tls_key_file = $PKI/server.key" \
+        "smtpd_tls_CAfile = $PKI/root.pem" \
+        "smtpd_tls_ask_ccert = yes" "smtpd_tls_loglevel = 2" \
+        "smtpd_tls_session_cache_database ="
+    pf_master_cf "$PF_TAG" "127.0.0.1:$PF_PORT"
+    pf_launch "$PF_TAG" "$PF_PORT" "$MAILLOG"
 }
 
 # smtp_client NAME CERT: a plain `openssl s_client -starttls smtp` (no
@@ -236,46 +85,14 @@ expect_devlog() {
     expect_grep "$desc" "$re" "$OUT.devlog"
 }
 
-# start_devlog: a syslog sink on $PF_QUEUE/dev/log, which is /dev/log for
-# the chrooted daemons (as Debian's rsyslog provides one in
-# /var/spool/postfix/dev/log): domainsec's `log = syslog` lines of smtpd
-# reach $DEVLOG. Postfix itself logs through postlogd to its maillog.
-start_devlog() {
-    local sock="$PF_QUEUE/dev/log" i
-    DEVLOG="$WORK/devlog"
-    mkdir -p "$PF_QUEUE/dev"
-    chmod 755 "$PF_QUEUE" "$PF_QUEUE/dev"
-    rm -f "$sock"
-    : >"$DEVLOG"
-    python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-os.chmod(sys.argv[1], 0o666)
-with open(sys.argv[2], "ab", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
-' "$sock" "$DEVLOG" >"$WORK/devlog.stderr" 2>&1 &
-    DEVLOG_PID=$!
-    track_pid "$DEVLOG_PID"
-    for ((i = 0; i < 100; i++)); do
-        if [[ -S "$sock" ]]; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "start_devlog: no socket $sock" >&2
-    cat "$WORK/devlog.stderr" >&2 || true
-    return 1
-}
-
 port=$(free_port)
 make_pki "$WORK/pki" "http://127.0.0.1:$port"
 cat "$PKI/server.pem" "$PKI/inter.pem" >"$PKI/server-chain.pem"
 start_nginx "$WWW" "$port"
 
 # cache_dir writable by the postfix user (smtpd runs as postfix)
-start_devlog
+DEVLOG="$WORK/devlog"
+pf_devlog "$PF_TAG" "$DEVLOG"
 write_cnf "$WORK/smtpd.cnf" log=syslog
 cache_rw="$WORK/cache.$CNF_SEQ"
 chown postfix "$cache_rw"
@@ -360,5 +177,5 @@ expect_no_grep "CRL server down: nothing fatal" "domainsec: fatal" \
 expect_no_grep "CRL server down: no daemon crashed" \
     "(exit status|killed by signal|fatal:|panic:)" "$MAILLOG"
 
-pf_stop
+pf_stop "$PF_TAG"
 finish
