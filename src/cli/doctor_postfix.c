@@ -10,6 +10,7 @@
  * a user spawn(8) accepts; and the verdict records can pass from smtpd to
  * it (doctor_verdicts.c). Every failure is a configuration problem.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,13 +48,27 @@ struct cli_pf_spawn {
     char verdicts[CLI_DOCTOR_LINE]; /* its --verdicts, "" when absent */
 };
 
+/* snprintf into a line that may cut a long path: the line still says
+   what failed. */
+static void cli_pf_say(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void cli_pf_say(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
 /* Append ", item" (or "item") to buf. */
 static void cli_pf_list_add(char *buf, size_t len, const char *item)
 {
     size_t used = strlen(buf);
 
     if (used < len - 1) {
-        snprintf(buf + used, len - used, "%s%s", used > 0 ? ", " : "", item);
+        cli_pf_say(buf + used, len - used, "%s%s", used > 0 ? ", " : "", item);
     }
 }
 
@@ -102,11 +117,11 @@ static int cli_pf_activates(const char *file, char *why, size_t len)
     if (m == NULL || !dsec_cli_module_resolve(file, m)) {
         snprintf(why, len, "it does not list the domainsec provider");
     } else if (!m->activate) {
-        snprintf(why, len, "its [%s] has no activate line", m->section);
+        cli_pf_say(why, len, "its [%s] has no activate line", m->section);
     } else if (stat(m->path, &st) != 0) {
-        snprintf(why, len, "its module %s does not exist", m->path);
+        cli_pf_say(why, len, "its module %s does not exist", m->path);
     } else {
-        snprintf(why, len, "module %s", m->path);
+        cli_pf_say(why, len, "module %s", m->path);
         ok = 1;
     }
     free(m);
