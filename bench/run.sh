@@ -36,16 +36,17 @@ DSEC_BUILD=$(cd "${1:-$DSEC_SRC/build}" && pwd)
 export DSEC_SRC DSEC_BUILD
 SECONDS_PER_RUN=${BENCH_SECONDS:-3}
 BENCH="$DSEC_BUILD/bench/bench_verify"
+BENCH_HS="$DSEC_BUILD/bench/bench_handshake"
 GEN_POOL="$DSEC_BUILD/bench/gen_pool"
 POOL_BIG=1000
 POOL_SMALL=10
 
 # shellcheck source=SCRIPTDIR/../test/integration/lib.sh
 source "$DSEC_SRC/test/integration/lib.sh"
-for bin in "$BENCH" "$GEN_POOL"; do
+for bin in "$BENCH" "$BENCH_HS" "$GEN_POOL"; do
     if [[ ! -x "$bin" ]]; then
         echo "FATAL: $bin not built (cmake --build $DSEC_BUILD" \
-            "--target bench_verify gen_pool)" >&2
+            "--target bench_verify bench_handshake gen_pool)" >&2
         exit 1
     fi
 done
@@ -235,4 +236,46 @@ echo
 echo "CRL requests nginx served: $fetches (the first warm-ups of domainsec" \
     "and domainsec-1k fetch root.crl and inter.crl, later runs may read" \
     "cache_dir); cross-certificate CDP requests: $never"
+
+# handshake MODE CNF: full TLS handshakes per second of one server (its own
+# time only, over a memory BIO pair) with the host's default verify paths
+# and root.pem as CA file, verifying the good leaf's chain as a client
+# certificate; the rate goes to HS[MODE].
+declare -A HS HS_RSS
+handshake() {
+    local mode=$1 cnf=$2 out="$WORK/handshake-$1.out" line
+    if ! "${HOST_ENV[@]}" "OPENSSL_CONF=$cnf" "$BENCH_HS" --mode "$mode" \
+        --CAfile "$PKI/root.pem" --cert "$PKI/server.pem" \
+        --key "$PKI/server.key" --client-cert "$PKI/good.pem" \
+        --client-key "$PKI/good.key" --chain "$PKI/inter.pem" \
+        --seconds "$SECONDS_PER_RUN" >"$out" 2>"$out.err"; then
+        echo "FATAL: bench_handshake --mode $mode failed:" >&2
+        cat "$out.err" >&2
+        exit 1
+    fi
+    line=$(grep '^mode=' "$out" || true)
+    HS[$mode]=$(sed -n 's/.* per_second=\([0-9.]*\).*/\1/p' <<<"$line")
+    HS_RSS[$mode]=$(sed -n 's/.* maxrss_kb=\([0-9]*\).*/\1/p' <<<"$line")
+    if [[ -z "${HS[$mode]}" ]]; then
+        echo "FATAL: bench_handshake --mode $mode: no result" >&2
+        cat "$out" "$out.err" >&2
+        exit 1
+    fi
+}
+handshake plain "$WORK/plain.cnf"
+handshake domainsec "$WORK/domainsec.cnf"
+echo "full TLS handshakes of one server with a client certificate" \
+    "(in process, memory BIOs, the server's time only; default verify" \
+    "paths + CA file; no resumption), ${SECONDS_PER_RUN}s per run"
+printf '%-10s %12s %12s\n' mode per_second maxrss_kb
+for mode in plain domainsec; do
+    printf '%-10s %12s %12s\n' "$mode" "${HS[$mode]}" "${HS_RSS[$mode]}"
+done
+awk -v d="${HS[domainsec]}" -v p="${HS[plain]}" \
+    'BEGIN { r = d / p; printf "handshakes domainsec/plain: %.3f (target >= 0.95: %s)\n",
+             r, (r >= 0.95 ? "met" : "NOT met") }'
+awk -v d="${RATE[domainsec-1]}" -v p="${RATE[plain-1]}" \
+    'BEGIN { r = d / p; printf "verifications domainsec/plain, 1 thread: %.3f (target >= 0.95: %s)\n",
+             r, (r >= 0.95 ? "met" : "NOT met") }'
+echo
 echo "outputs: $WORK"

@@ -487,4 +487,21 @@ int dsec_cache_disk_lock(const dsec_cache_disk *d, const char *url,
                          const struct timespec *deadline);
 void dsec_cache_disk_unlock(int fd);
 
+/* ---------------------------------------------------- verdict_memo.c */
+
+struct stat;
+/*
+ * 1 when this process wrote the record of digest (its content but the
+ * times) as name in dirfd less than ttl / 2 seconds before now and the file
+ * there is still the one it wrote: writing it again would change nothing.
+ */
+int dsec_verdict_memo_same(int dirfd, const char *name,
+                           const unsigned char digest[32], time_t now,
+                           long ttl);
+/* name was written with digest at now; st: the file written. */
+void dsec_verdict_memo_note(const char *name, const unsigned char digest[32],
+                            time_t now, const struct stat *st);
+/* name's write failed: the next one writes whatever it holds. */
+void dsec_verdict_memo_forget(const char *name);
+
 #endif /* DOMAINSEC_SRC_INTERNAL_H */

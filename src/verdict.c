@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "domainsec/verdict.h"
+#include "internal.h"
 
 /* A record may not claim to live longer than this (verdict_ttl's maximum
    plus clock skew). */
@@ -265,7 +266,7 @@ dsec_rv dsec_verdict_parse(const char *text, size_t len, dsec_verdict *out,
 
 /* data (len bytes) as name in dirfd, through a temporary file. */
 static dsec_rv write_atomic(int dirfd, const char *name, const char *data,
-                            size_t len, DSEC_ERR *err)
+                            size_t len, struct stat *st, DSEC_ERR *err)
 {
     static unsigned long counter;
     char tmp[128];
@@ -294,6 +295,10 @@ static dsec_rv write_atomic(int dirfd, const char *name, const char *data,
         off += (size_t)w;
     }
     e = errno;
+    if (off == len && fstat(fd, st) != 0) {
+        e = errno;
+        off = 0;
+    }
     if (close(fd) != 0 || off < len || renameat(dirfd, tmp, dirfd, name) != 0) {
         e = off < len ? e : errno;
         unlinkat(dirfd, tmp, 0);
@@ -303,11 +308,51 @@ static dsec_rv write_atomic(int dirfd, const char *name, const char *data,
     return DSEC_OK;
 }
 
+/*
+ * The SHA-256 of v's record without its times: two verdicts with the same
+ * digest differ only in when they were made.
+ */
+static int content_digest(const dsec_verdict *v, unsigned char out[32])
+{
+    char text[DSEC_VERDICT_MAX_FILE];
+    dsec_verdict timeless = *v;
+    size_t len;
+
+    timeless.time = 0;
+    timeless.expires = 0;
+    len = dsec_verdict_format(&timeless, text, sizeof(text));
+    return len > 0 && dsec_sha256_digest(text, len, out);
+}
+
+/* text as name, unless this process's last write there said the same. */
+static dsec_rv write_name(int dirfd, const char *name, const char *text,
+                          size_t len, const dsec_verdict *v,
+                          const unsigned char *digest, DSEC_ERR *err)
+{
+    long ttl = (long)(v->expires - v->time);
+    struct stat st;
+    dsec_rv rv;
+
+    if (digest != NULL
+        && dsec_verdict_memo_same(dirfd, name, digest, v->time, ttl)) {
+        return DSEC_OK;
+    }
+    rv = write_atomic(dirfd, name, text, len, &st, err);
+    if (rv == DSEC_OK && digest != NULL) {
+        dsec_verdict_memo_note(name, digest, v->time, &st);
+    } else if (rv != DSEC_OK) {
+        dsec_verdict_memo_forget(name);
+    }
+    return rv;
+}
+
 dsec_rv dsec_verdict_write(int dirfd, X509 *leaf, const dsec_verdict *v,
                            DSEC_ERR *err)
 {
     char cert_hex[DSEC_VERDICT_HEX_LEN], key_hex[DSEC_VERDICT_HEX_LEN];
     char text[DSEC_VERDICT_MAX_FILE], name[80];
+    unsigned char digest[32];
+    const unsigned char *dg;
     size_t len;
     dsec_rv rv;
 
@@ -322,11 +367,13 @@ dsec_rv dsec_verdict_write(int dirfd, X509 *leaf, const dsec_verdict *v,
     if (len == 0) {
         return dsec_err_set(err, DSEC_ERR_INVALID, 0, "record too large");
     }
+    /* no digest: written every time, as without the memo */
+    dg = content_digest(v, digest) ? digest : NULL;
     snprintf(name, sizeof(name), "%c-%s", DSEC_VERDICT_CERT, cert_hex);
-    rv = write_atomic(dirfd, name, text, len, err);
+    rv = write_name(dirfd, name, text, len, v, dg, err);
     if (rv == DSEC_OK) {
         snprintf(name, sizeof(name), "%c-%s", DSEC_VERDICT_KEY, key_hex);
-        rv = write_atomic(dirfd, name, text, len, err);
+        rv = write_name(dirfd, name, text, len, v, dg, err);
     }
     return rv;
 }

@@ -7,6 +7,8 @@
  *                verification's report and path state (ex_data);
  *   verdict.c    each verification watched (its errors into the report)
  *                and its verdict recorded when its context is freed;
+ *   hostmiss.c   names the host's store had nothing for, remembered a
+ *                few seconds (no directory lookups on every handshake);
  *   sources.c    the path builder's sources and bounds for a verification;
  *   link.c       the revocation decision of one link: the CRLs gathered
  *                for it and who may sign them;
@@ -27,6 +29,19 @@
 #include "domainsec/decide.h"
 #include "domainsec/path.h"
 #include "domainsec/report.h"
+
+/* ---- hostmiss.c ---- */
+
+/* How long an empty answer of the host's store is reused. */
+#define DSPROV_HOSTMISS_SECONDS 5
+/*
+ * 1 when the store of ctx had no object of kind (X509_LU_X509 or
+ * X509_LU_CRL) named name less than DSPROV_HOSTMISS_SECONDS ago: asking
+ * again would only repeat its lookups (directory listings) for nothing.
+ */
+int dsprov_hostmiss_known(X509_STORE_CTX *ctx, int kind, const X509_NAME *name);
+/* The store of ctx had no object of kind named name. */
+void dsprov_hostmiss_note(X509_STORE_CTX *ctx, int kind, const X509_NAME *name);
 
 /* ---- state.c ---- */
 

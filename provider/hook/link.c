@@ -73,9 +73,15 @@ static void add_store_crls(X509_STORE_CTX *ctx, const X509_NAME *nm,
     STACK_OF(X509_CRL) * sk;
     int i;
 
+    if (dsprov_hostmiss_known(ctx, X509_LU_CRL, nm)) {
+        return; /* none a moment ago (hostmiss.c) */
+    }
     ERR_set_mark();
     sk = X509_STORE_CTX_get1_crls(ctx, nm);
     ERR_pop_to_mark();
+    if (sk_X509_CRL_num(sk) <= 0) {
+        dsprov_hostmiss_note(ctx, X509_LU_CRL, nm);
+    }
     for (i = 0; i < sk_X509_CRL_num(sk); i++) {
         add_unique(set, sk_X509_CRL_value(sk, i));
     }

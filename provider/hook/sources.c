@@ -12,14 +12,21 @@
 #include <openssl/x509_vfy.h>
 #include "hook/internal.h"
 
-/* The host's trusted certificates named name (arg: the X509_STORE_CTX). */
+/* The host's trusted certificates named name (arg: the X509_STORE_CTX);
+   a name it had none for a moment ago is not asked again (hostmiss.c). */
 static STACK_OF(X509) * host_certs(void *arg, const X509_NAME *name)
 {
     STACK_OF(X509) * sk;
 
+    if (dsprov_hostmiss_known(arg, X509_LU_X509, name)) {
+        return NULL;
+    }
     ERR_set_mark();
     sk = X509_STORE_CTX_get1_certs(arg, (X509_NAME *)name);
     ERR_pop_to_mark();
+    if (sk_X509_num(sk) <= 0) {
+        dsprov_hostmiss_note(arg, X509_LU_X509, name);
+    }
     return sk;
 }
 

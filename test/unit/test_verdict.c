@@ -286,6 +286,61 @@ static void test_verdict_atomic_replace(void)
     CU_ASSERT_EQUAL(dsec_verdict_write(vfd, NULL, &v, NULL), DSEC_ERR_INVALID);
 }
 
+/* inode of the record name in the verdict directory, 0 when absent */
+static ino_t record_ino(const char *prefix, const char *hex)
+{
+    char name[80];
+    struct stat st;
+
+    snprintf(name, sizeof(name), "%s-%s", prefix, hex);
+    return fstatat(vfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_ino : 0;
+}
+
+/* A verdict already on disk (written by this process, still there, less
+   than half its life old) is not written again; anything else is. */
+static void test_verdict_unchanged_not_rewritten(void)
+{
+    char c[65], k[65], name[80];
+    time_t now = time(NULL);
+    dsec_verdict v = sample(DSEC_CLASS_VALID, now, 300);
+    ino_t first, again;
+    int fd;
+
+    CU_ASSERT_FATAL(dsec_verdict_fingerprints(leaf, c, k));
+    CU_ASSERT_EQUAL_FATAL(dsec_verdict_write(vfd, leaf, &v, NULL), DSEC_OK);
+    first = record_ino("c", c);
+    CU_ASSERT_FATAL(first != 0);
+    /* same content a second later: the file stays (no rename) */
+    v = sample(DSEC_CLASS_VALID, now + 1, 300);
+    CU_ASSERT_EQUAL(dsec_verdict_write(vfd, leaf, &v, NULL), DSEC_OK);
+    CU_ASSERT_EQUAL(record_ino("c", c), first);
+    CU_ASSERT_NOT_EQUAL(record_ino("k", k), 0);
+    /* half the life passed: written again */
+    v = sample(DSEC_CLASS_VALID, now + 150, 300);
+    CU_ASSERT_EQUAL(dsec_verdict_write(vfd, leaf, &v, NULL), DSEC_OK);
+    again = record_ino("c", c);
+    CU_ASSERT_NOT_EQUAL(again, first);
+    /* another verdict: written at once */
+    v = sample(DSEC_CLASS_FATAL, now + 151, 300);
+    CU_ASSERT_EQUAL(dsec_verdict_write(vfd, leaf, &v, NULL), DSEC_OK);
+    first = record_ino("c", c);
+    CU_ASSERT_NOT_EQUAL(first, again);
+    /* another process replaced the file (renamed its own over it): the
+       same verdict is written again, not trusted to be there */
+    snprintf(name, sizeof(name), "c-%s", c);
+    fd = openat(vfd, ".other", O_WRONLY | O_CREAT | O_EXCL, 0640);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(write(fd, "class=valid\n", 12), 12);
+    close(fd);
+    CU_ASSERT_EQUAL(renameat(vfd, ".other", vfd, name), 0);
+    v = sample(DSEC_CLASS_FATAL, now + 152, 300);
+    CU_ASSERT_EQUAL(dsec_verdict_write(vfd, leaf, &v, NULL), DSEC_OK);
+    CU_ASSERT_EQUAL(
+        dsec_verdict_read(vfd, DSEC_VERDICT_CERT, c, now + 152, &v, NULL),
+        DSEC_OK);
+    CU_ASSERT_EQUAL(v.cls, DSEC_CLASS_FATAL);
+}
+
 static void test_verdict_expiry_and_sweep(void)
 {
     char c[65], k[65], oc[65], ok[65], name[80];
@@ -549,6 +604,8 @@ static CU_TestInfo tests[] = {
     { "test_verdict_dir_mode", test_verdict_dir_mode },
     { "test_verdict_round_trip", test_verdict_round_trip },
     { "test_verdict_atomic_replace", test_verdict_atomic_replace },
+    { "test_verdict_unchanged_not_rewritten",
+      test_verdict_unchanged_not_rewritten },
     { "test_verdict_expiry_and_sweep", test_verdict_expiry_and_sweep },
     { "test_verdict_refusals", test_verdict_refusals },
     { "test_verdict_format_parse", test_verdict_format_parse },
