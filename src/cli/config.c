@@ -139,7 +139,8 @@ char *dsec_cli_config_path(const char *file)
     if (file != NULL) {
         return OPENSSL_strdup(file);
     }
-    env = getenv("OPENSSL_CONF");
+    /* as OpenSSL reads it (ossl_safe_getenv): the same file is loaded */
+    env = secure_getenv("OPENSSL_CONF");
     if (env != NULL && env[0] != '\0') {
         return OPENSSL_strdup(env);
     }
