@@ -79,25 +79,26 @@ void dsec_cache_guard_free(dsec_cache_guard *g)
 static int key_of(const unsigned char key_id[32], X509_CRL *crl,
                   unsigned char key[32])
 {
-    unsigned char buf[32 + 1024 + 1];
-    size_t len = 32;
     int idx = X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1);
-    int delta = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0;
+    unsigned char delta = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    ASN1_OCTET_STRING *der = NULL;
+    unsigned int n = 0;
+    int ok;
 
-    memcpy(buf, key_id, 32);
     if (idx >= 0) {
-        ASN1_OCTET_STRING *der =
-            X509_EXTENSION_get_data(X509_CRL_get_ext(crl, idx));
-        int n = der != NULL ? ASN1_STRING_length(der) : -1;
-
-        if (n < 0 || (size_t)n > 1024) {
-            return 0;
-        }
-        memcpy(buf + len, ASN1_STRING_get0_data(der), (size_t)n);
-        len += (size_t)n;
+        der = X509_EXTENSION_get_data(X509_CRL_get_ext(crl, idx));
     }
-    buf[len++] = (unsigned char)delta;
-    return dsec_sha256_digest(buf, len, key);
+    ok = md != NULL && dsec_sha256() != NULL
+         && EVP_DigestInit_ex(md, dsec_sha256(), NULL)
+         && EVP_DigestUpdate(md, key_id, 32)
+         && (der == NULL
+             || EVP_DigestUpdate(md, ASN1_STRING_get0_data(der),
+                                 (size_t)ASN1_STRING_length(der)))
+         && EVP_DigestUpdate(md, &delta, 1) && EVP_DigestFinal_ex(md, key, &n)
+         && n == 32;
+    EVP_MD_CTX_free(md);
+    return ok;
 }
 
 /* The number and thisUpdate of crl; 0 when unusable. */

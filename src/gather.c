@@ -7,7 +7,8 @@
  * verification's fetch time), or past nextUpdate within stale_grace; every
  * attempt and the outcome for the certificate's depth recorded in the
  * report. A CRL is used or cached only once the decision module accepted
- * it for that very certificate (issuer, scope, signer, time).
+ * it for that very certificate (issuer, scope, signer, time) and the
+ * cache's rollback guard found it no older than one accepted before.
  */
 #include <stdio.h>
 #include <string.h>
