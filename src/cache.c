@@ -15,6 +15,7 @@
 #include <time.h>
 #include <openssl/x509.h>
 #include "domainsec/cache.h"
+#include "domainsec/config.h"
 #include "domainsec/crl.h"
 #include "domainsec/decide.h"
 #include "internal.h"
@@ -46,6 +47,7 @@ struct dsec_cache {
     size_t max_entries;
     unsigned long stamp;
     dsec_cache_disk disk;
+    dsec_cache_guard *guard; /* rollback protection */
 };
 
 static unsigned long url_hash(const char *s)
@@ -74,8 +76,16 @@ dsec_cache *dsec_cache_new(size_t max_entries)
         free(c);
         return NULL;
     }
+    c->guard = dsec_cache_guard_new();
+    if (c->guard == NULL) {
+        pthread_cond_destroy(&c->done);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+    }
     c->max_entries = max_entries == 0 ? 4096 : max_entries;
     c->disk.dirfd = -1;
+    c->disk.fail_max = DSEC_DEFAULT_FAIL_CACHE;
     return c;
 }
 
@@ -105,6 +115,7 @@ void dsec_cache_free(dsec_cache *c)
             entry_free(e);
         }
     }
+    dsec_cache_guard_free(c->guard);
     pthread_cond_destroy(&c->done);
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -115,6 +126,22 @@ void dsec_cache_set_dir(dsec_cache *c, int dirfd)
     if (c != NULL) {
         c->disk.dirfd = dirfd;
     }
+}
+
+void dsec_cache_set_fail_max(dsec_cache *c, long seconds)
+{
+    if (c != NULL) {
+        c->disk.fail_max = seconds < 0 ? 0 : seconds;
+    }
+}
+
+dsec_rv dsec_cache_check_rollback(dsec_cache *c, const unsigned char key_id[32],
+                                  X509_CRL *crl, DSEC_ERR *err)
+{
+    if (c == NULL || key_id == NULL || crl == NULL) {
+        return dsec_err_set(err, DSEC_ERR_INVALID, 0, "no CRL to check");
+    }
+    return dsec_cache_guard_check(c->guard, &c->disk, key_id, crl, err);
 }
 
 /* Caller holds the lock. */

@@ -11,6 +11,7 @@
  * engine checks it before use).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include "domainsec/cache.h"
+#include "domainsec/classify.h"
 #include "domainsec/crl.h"
 #include "domainsec/log.h"
 #include "domainsec/url.h"
@@ -31,17 +33,28 @@
 
 int dsec_cache_open_dir(const char *path)
 {
+    struct stat st;
     int fd;
 
     if (path == NULL || path[0] == '\0') {
         return -1;
     }
-    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         dsec_log(DSEC_LOG_WARNING,
                  "domainsec: cache_dir %s is not usable (%m); using the "
                  "memory cache only",
                  path);
+        return -1;
+    }
+    /* anyone could plant or replace files there (the sticky bit does not
+       stop new names): the disk layer is off */
+    if (fstat(fd, &st) != 0 || (st.st_mode & S_IWOTH) != 0) {
+        dsec_log(DSEC_LOG_WARNING,
+                 "domainsec: cache_dir %s is writable by others (mode "
+                 "%04o); using the memory cache only",
+                 path, (unsigned)(st.st_mode & 07777));
+        close(fd);
         return -1;
     }
     if (faccessat(fd, ".", W_OK, AT_EACCESS) != 0) {
@@ -52,6 +65,110 @@ int dsec_cache_open_dir(const char *path)
                  path);
     }
     return fd;
+}
+
+/*
+ * Which files of the cache directory are trusted (rule 1 of the README's
+ * "Files the cache trusts"): a regular file, not writable by others, owned
+ * by this process's user, root, the directory's owner, or carrying the
+ * directory's group. Only those who may write the directory (its owner and
+ * group) can place a file there; a file owned by someone else with another
+ * group came from elsewhere (a hard link, a copy kept with its owner) and
+ * is not read. Per-user ownership is not required: the daemons sharing the
+ * cache are distinct users of one group.
+ */
+const char *dsec_cache_disk_untrusted(const struct stat *st,
+                                      const struct stat *dir, uid_t euid)
+{
+    if (!S_ISREG(st->st_mode)) {
+        return "not a regular file";
+    }
+    if ((st->st_mode & S_IWOTH) != 0) {
+        return "writable by others";
+    }
+    if (st->st_uid != euid && st->st_uid != 0 && st->st_uid != dir->st_uid
+        && st->st_gid != dir->st_gid) {
+        return "owned by a user and group foreign to the directory";
+    }
+    return NULL;
+}
+
+/* An ignored file of the cache directory: logged once per name and
+   process, not once per verification. */
+static void log_ignored_once(const char *name, const char *why)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char seen[64][80];
+    static size_t nseen;
+    size_t i;
+    int again = 0;
+
+    pthread_mutex_lock(&lock);
+    for (i = 0; i < nseen && !again; i++) {
+        again = strcmp(seen[i], name) == 0;
+    }
+    if (!again && nseen < sizeof(seen) / sizeof(seen[0])) {
+        snprintf(seen[nseen++], sizeof(seen[0]), "%s", name);
+    }
+    pthread_mutex_unlock(&lock);
+    if (!again) {
+        dsec_log(DSEC_LOG_WARNING, "domainsec: ignoring cache file %s: %s",
+                 name, why);
+    }
+}
+
+/* Open name of the cache directory for reading, never blocking nor
+   following a link, when it is a file the cache trusts: the descriptor
+   (st filled), or -1. */
+static int open_trusted(const dsec_cache_disk *d, const char *name,
+                        struct stat *st)
+{
+    struct stat dir;
+    const char *why;
+    int fd;
+
+    fd = openat(d->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ELOOP) {
+            log_ignored_once(name, "a symbolic link");
+        }
+        return -1;
+    }
+    if (fstat(fd, st) != 0 || fstat(d->dirfd, &dir) != 0) {
+        close(fd);
+        return -1;
+    }
+    why = dsec_cache_disk_untrusted(st, &dir, geteuid());
+    if (why != NULL) {
+        log_ignored_once(name, why);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+ssize_t dsec_cache_disk_read_file(const dsec_cache_disk *d, const char *name,
+                                  char *buf, size_t cap)
+{
+    struct stat st;
+    ssize_t got;
+    int fd = open_trusted(d, name, &st);
+
+    if (fd < 0 || cap == 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    do {
+        got = read(fd, buf, cap - 1);
+    } while (got < 0 && errno == EINTR);
+    close(fd);
+    if (got < 0) {
+        return -1;
+    }
+    buf[got] = '\0';
+    return got;
 }
 
 /* The file of url with extension ext: the URL's SHA-256 in hex, then ext. */
@@ -115,6 +232,16 @@ static void warn_unwritable(dsec_cache_disk *d)
     }
 }
 
+int dsec_cache_disk_write_file(dsec_cache_disk *d, const char *name,
+                               const void *data, size_t len)
+{
+    if (!write_atomic(d, name, data, len)) {
+        warn_unwritable(d);
+        return 0;
+    }
+    return 1;
+}
+
 /*
  * A failed fetch is shared with the other processes too, so a dead CRL
  * server costs one timeout per fail_cache period, not one per process.
@@ -137,39 +264,41 @@ void dsec_cache_disk_write_failure(dsec_cache_disk *d, const char *url,
     }
 }
 
+/*
+ * A .fail record only delays a fetch (the README's "Files the cache
+ * trusts"): its until is capped at now + fail_max (fail_cache), and its
+ * class is transient whatever it says, so that a planted one can never
+ * stand for a fatal outcome.
+ */
 dsec_rv dsec_cache_disk_read_failure(const dsec_cache_disk *d, const char *url,
                                      time_t now, DSEC_ERR *err,
                                      time_t *until_out)
 {
     char name[80], buf[DSEC_ERR_MSG_LEN + 64];
-    struct stat st;
     long long until;
-    int rv, fd, used = 0;
+    int rv, used = 0;
     long code;
-    ssize_t got;
     char *nl;
 
     file_name(url, ".fail", name);
-    fd = openat(d->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
+    if (dsec_cache_disk_read_file(d, name, buf, sizeof(buf)) <= 0) {
         return DSEC_OK;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return DSEC_OK;
-    }
-    got = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (got <= 0) {
-        return DSEC_OK;
-    }
-    buf[got] = '\0';
     nl = strchr(buf, '\n');
     if (nl == NULL
         || sscanf(buf, "%lld %d %ld%n", &until, &rv, &code, &used) != 3
         || buf + used != nl || rv >= 0 || rv < DSEC_ERR_MIN
-        || until <= (long long)now || until > (long long)now + 3600) {
+        || until <= (long long)now) {
         return DSEC_OK;
+    }
+    if (until > (long long)now + d->fail_max) {
+        until = (long long)now + d->fail_max;
+    }
+    if (until <= (long long)now) {
+        return DSEC_OK;
+    }
+    if (dsec_classify_rv((dsec_rv)rv) != DSEC_CLASS_TRANSIENT) {
+        rv = DSEC_ERR_BACKOFF;
     }
     *until_out = (time_t)until;
     return dsec_err_set(err, (dsec_rv)rv, code, "%s", nl + 1);
@@ -187,12 +316,8 @@ X509_CRL *dsec_cache_disk_read_crl(const dsec_cache_disk *d, const char *url)
     int fd = -1;
 
     file_name(url, ".crl", name);
-    fd = openat(d->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
-        goto done;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0
-        || st.st_size > CACHE_FILE_MAX) {
+    fd = open_trusted(d, name, &st);
+    if (fd < 0 || st.st_size <= 0 || st.st_size > CACHE_FILE_MAX) {
         goto done;
     }
     buf = malloc((size_t)st.st_size);
@@ -257,15 +382,25 @@ int dsec_cache_disk_lock(const dsec_cache_disk *d, const char *url,
 {
     char name[80];
     struct timespec now;
+    struct stat st;
     int fd;
 
     file_name(url, ".lock", name);
     /* read-only is enough for flock, and works on a file another user of
-       the cache group created without group write */
-    fd = openat(d->dirfd, name, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                0664);
+       the cache group created; never blocks (a FIFO planted there) */
+    fd = openat(d->dirfd, name,
+                O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0660);
     if (fd < 0) {
         return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
+    /* 0660 whatever the umask: no one outside owner and group may hold it
+       (a lock held by a member is waited for until the deadline only) */
+    if (st.st_uid == geteuid() && (st.st_mode & 07777) != 0660) {
+        (void)fchmod(fd, 0660);
     }
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         clock_gettime(CLOCK_REALTIME, &now);

@@ -50,7 +50,9 @@ dsec_class dsec_classify_rv(dsec_rv rv)
     /* a fetch the fetch policy refused (a redirect allow_redirects does not
        follow: DSEC_ERR_HTTP; an address of deny_networks: DSEC_ERR_CONNECT)
        stays transient, as the server's answer and DNS may change: mail is
-       deferred, not bounced, while the administrator decides */
+       deferred, not bounced, while the administrator decides; a CRL older
+       than one accepted before (DSEC_ERR_ROLLBACK) is transient too: the
+       next fetch may bring the current one */
     return DSEC_CLASS_TRANSIENT;
 }
 

@@ -104,6 +104,7 @@ const char *dsec_rv_name(dsec_rv rv)
         [-DSEC_ERR_CRL_SIGNER] = "crl-signer-not-validated",
         [-DSEC_ERR_CRL_REASONS] = "crl-reasons-uncovered",
         [-DSEC_ERR_NO_DELTA] = "delta-crl-missing",
+        [-DSEC_ERR_ROLLBACK] = "rollback",
     };
 
     if (rv > 0 || rv < DSEC_ERR_MIN || names[-rv] == NULL) {

@@ -44,6 +44,7 @@ dsec_engine *dsec_engine_new(const dsec_config *cfg, int cache_fd,
     if (cache_fd >= 0) {
         dsec_cache_set_dir(eng->cache, cache_fd);
     }
+    dsec_cache_set_fail_max(eng->cache, cfg->fail_cache);
     return eng;
 }
 
@@ -85,7 +86,9 @@ static dsec_rv from_uris(dsec_gather *g, const dsec_cdp_list *list,
     for (i = 0; i < list->n; i++) {
         const char *url = list->v[i].url;
 
-        if ((w->base == NULL && list->v[i].dp != w->dp) || state[i]
+        /* a known failure stops a fetch, never the grace pass's CRL */
+        if ((w->base == NULL && list->v[i].dp != w->dp)
+            || (state[i] && pass != PASS_GRACE)
             || (dsec_url_scheme(url) & g->cfg->cdp_schemes) == 0) {
             continue;
         }

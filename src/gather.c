@@ -7,7 +7,8 @@
  * verification's fetch time), or past nextUpdate within stale_grace; every
  * attempt and the outcome for the certificate's depth recorded in the
  * report. A CRL is used or cached only once the decision module accepted
- * it for that very certificate (issuer, scope, signer, time).
+ * it for that very certificate (issuer, scope, signer, time) and the
+ * cache's rollback guard found it no older than one accepted before.
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,10 +62,11 @@ void dsec_gather_skip(dsec_gather *g, const char *url, dsec_rv rv,
 
 /*
  * Check crl of url for w with link (dsec_decide's rules); key_id (may be
- * NULL): the key that verified it already.
+ * NULL): the key that verified it already. The one place a CRL is accepted
+ * (cache or network): then also against rollback (dsec_cache_guard).
  */
-static dsec_rv check_crl(const dsec_link *link, dsec_gather_want *w,
-                         const char *url, X509_CRL *crl,
+static dsec_rv check_crl(dsec_gather *g, const dsec_link *link,
+                         dsec_gather_want *w, const char *url, X509_CRL *crl,
                          const unsigned char *key_id, DSEC_ERR *err)
 {
     dsec_crl_in in;
@@ -89,6 +91,14 @@ static dsec_rv check_crl(const dsec_link *link, dsec_gather_want *w,
         rv = dsec_decide_check(link, &in, &w->reasons, &w->signer, err);
     }
     w->key_known = rv == DSEC_OK && dsec_decide_key_id(w->signer, w->key_id);
+    if (rv == DSEC_OK && !w->key_known) {
+        rv = dsec_err_set(err, DSEC_ERR_INTERNAL, 0,
+                          "cannot identify the CRL signer's key");
+    }
+    if (rv == DSEC_OK) {
+        rv = dsec_cache_check_rollback(g->cache, w->key_id, crl, err);
+        w->key_known = rv == DSEC_OK;
+    }
     return rv;
 }
 
@@ -106,21 +116,22 @@ static dsec_rv take(dsec_gather *g, const char *url, X509_CRL *crl,
 /*
  * What the cache holds for url (hit), checked with link (fresh for the
  * first passes, with stale_grace for the last): DSEC_OK when a CRL it holds
- * was accepted and taken; a remembered failure of the URL;
+ * was accepted and taken; when with_fail, a remembered failure of the URL;
  * DSEC_ERR_NOT_FOUND when a fetch may help (nothing, something past its
  * time, or a CRL that does not fit this certificate: the CA may have
- * published another).
+ * published another). A remembered failure only delays a fetch: a CRL
+ * that fits always comes first, and the grace pass ignores failures.
  */
 static dsec_rv use_cached(dsec_gather *g, const dsec_link *link,
                           const char *url, dsec_gather_want *w,
-                          const dsec_cache_hit *hit)
+                          const dsec_cache_hit *hit, int with_fail)
 {
     dsec_attempt *att;
     DSEC_ERR err = { 0 };
     dsec_rv rv = DSEC_ERR_NOT_FOUND;
 
     if (hit->crl != NULL
-        && check_crl(link, w, url, hit->crl,
+        && check_crl(g, link, w, url, hit->crl,
                      hit->key_known ? hit->key_id : NULL, &err)
                == DSEC_OK) {
         if (!hit->key_known && w->key_known) {
@@ -129,7 +140,7 @@ static dsec_rv use_cached(dsec_gather *g, const dsec_link *link,
         }
         rv = take(g, url, hit->crl, w);
     }
-    if (rv == DSEC_ERR_NOT_FOUND && hit->fail_rv != DSEC_OK) {
+    if (rv == DSEC_ERR_NOT_FOUND && with_fail && hit->fail_rv != DSEC_OK) {
         rv = hit->fail_rv;
         err = hit->fail;
     }
@@ -158,14 +169,14 @@ static dsec_rv use_cached(dsec_gather *g, const dsec_link *link,
 
 /* url from the cache, checked with link (see use_cached). */
 static dsec_rv from_cache(dsec_gather *g, const dsec_link *link,
-                          const char *url, dsec_gather_want *w)
+                          const char *url, dsec_gather_want *w, int with_fail)
 {
     dsec_cache_hit hit;
     dsec_rv rv;
 
     /* nothing (DSEC_ERR_NOT_FOUND) leaves an empty hit */
     (void)dsec_cache_lookup(g->cache, url, link->now, &hit);
-    rv = use_cached(g, link, url, w, &hit);
+    rv = use_cached(g, link, url, w, &hit, with_fail);
     dsec_cache_hit_clear(&hit);
     return rv;
 }
@@ -174,7 +185,7 @@ static dsec_rv from_cache(dsec_gather *g, const dsec_link *link,
 dsec_rv dsec_gather_from_cache(dsec_gather *g, const char *url,
                                dsec_gather_want *w)
 {
-    return from_cache(g, &g->fresh, url, w);
+    return from_cache(g, &g->fresh, url, w, 1);
 }
 
 /* One fetch with at most timeout seconds: fetched and parsed, unchecked. */
@@ -263,7 +274,7 @@ static dsec_rv fetch_and_check(net_step *s, dsec_cache_fetched *keep)
         g->rep->net_seconds += att->seconds;
     }
     if (rv == DSEC_OK) {
-        rv = check_crl(&g->fresh, s->w, s->url, crl, NULL, &err);
+        rv = check_crl(g, &g->fresh, s->w, s->url, crl, NULL, &err);
     }
     if (rv == DSEC_OK) {
         if (s->w->key_known && X509_CRL_up_ref(crl)) {
@@ -309,7 +320,7 @@ static dsec_rv after_wait(void *arg, const dsec_cache_hit *cached, int mine,
     if (g->rep != NULL) {
         g->rep->net_seconds += elapsed(&s->t0);
     }
-    rv = use_cached(g, &g->fresh, s->url, s->w, cached);
+    rv = use_cached(g, &g->fresh, s->url, s->w, cached, 1);
     if (rv != DSEC_ERR_NOT_FOUND) {
         return rv;
     }
@@ -365,7 +376,7 @@ dsec_rv dsec_gather_from_network(dsec_gather *g, const char *url,
 dsec_rv dsec_gather_from_grace(dsec_gather *g, const char *url,
                                dsec_gather_want *w)
 {
-    dsec_rv rv = from_cache(g, g->link, url, w);
+    dsec_rv rv = from_cache(g, g->link, url, w, 0);
     char masked[256];
 
     if (rv == DSEC_OK) {

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <time.h>
+#include <sys/types.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -343,6 +344,19 @@ void dsec_cache_hit_clear(dsec_cache_hit *hit);
 dsec_rv dsec_cache_store(dsec_cache *cache, const char *url, X509_CRL *crl,
                          const unsigned char key_id[32], int to_disk);
 
+/*
+ * crl, accepted for the signer key key_id, against the highest CRL number
+ * and thisUpdate the cache (memory and cache_dir) accepted for its key and
+ * scope: DSEC_ERR_ROLLBACK when older (dsec_cache_guard_check).
+ */
+dsec_rv dsec_cache_check_rollback(dsec_cache *cache,
+                                  const unsigned char key_id[32], X509_CRL *crl,
+                                  DSEC_ERR *err);
+
+/* A .fail record read from cache_dir delays a fetch seconds at most (the
+   engine's fail_cache); default DSEC_DEFAULT_FAIL_CACHE. */
+void dsec_cache_set_fail_max(dsec_cache *cache, long seconds);
+
 /* Remember a failed fetch of url until `until`, on disk too. */
 void dsec_cache_put_failure(dsec_cache *cache, const char *url,
                             const DSEC_ERR *err, time_t until);
@@ -462,7 +476,18 @@ void dsec_gather_skip(dsec_gather *g, const char *url, dsec_rv rv,
 typedef struct {
     int dirfd; /* borrowed; -1: no disk layer */
     int warned; /* a write failure was logged (once per cache) */
+    long fail_max; /* seconds a .fail record may delay a fetch at most */
 } dsec_cache_disk;
+
+/* Read name of the cache directory into buf (NUL-terminated, cap - 1 bytes
+   at most) when it is a file the cache trusts (dsec_cache_disk_untrusted;
+   an ignored file is logged once): bytes read, or -1. */
+ssize_t dsec_cache_disk_read_file(const dsec_cache_disk *d, const char *name,
+                                  char *buf, size_t cap);
+
+/* Write name of the cache directory atomically: 1, or 0 (logged once). */
+int dsec_cache_disk_write_file(dsec_cache_disk *d, const char *name,
+                               const void *data, size_t len);
 
 /* The disk copy of url, parsed but unchecked; NULL when absent or unusable
    (an unparsable file is logged). */
@@ -503,5 +528,23 @@ void dsec_verdict_memo_note(const char *name, const unsigned char digest[32],
                             time_t now, const struct stat *st);
 /* name's write failed: the next one writes whatever it holds. */
 void dsec_verdict_memo_forget(const char *name);
+
+/* ---- src/cache_guard.c: rollback protection of the CRL cache ---- */
+
+typedef struct dsec_cache_guard dsec_cache_guard;
+
+dsec_cache_guard *dsec_cache_guard_new(void);
+void dsec_cache_guard_free(dsec_cache_guard *guard);
+
+/*
+ * crl, accepted for the signer key key_id (its SHA-256), against the
+ * highest CRL number and thisUpdate accepted before for that key and
+ * crl's scope (its issuingDistributionPoint, delta or complete): in memory,
+ * and in disk's <keyhash>.num when disk->dirfd >= 0. Older: refused,
+ * DSEC_ERR_ROLLBACK (logged); else DSEC_OK and the highest is raised.
+ */
+dsec_rv dsec_cache_guard_check(dsec_cache_guard *guard, dsec_cache_disk *disk,
+                               const unsigned char key_id[32], X509_CRL *crl,
+                               DSEC_ERR *err);
 
 #endif /* DOMAINSEC_SRC_INTERNAL_H */

@@ -11,6 +11,8 @@
 #ifndef DOMAINSEC_CACHE_H
 #define DOMAINSEC_CACHE_H
 
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <openssl/x509.h>
 #include "domainsec/common.h"
 
@@ -37,5 +39,14 @@ size_t dsec_cache_count(dsec_cache *cache);
 
 /* Every cached CRL (new references), for the domainsec:crls store. */
 STACK_OF(X509_CRL) * dsec_cache_list(dsec_cache *cache);
+
+/*
+ * Whether a file of the cache directory is one the cache trusts: NULL when
+ * it is, else why not ("not a regular file", "writable by others", "owned
+ * by a user and group foreign to the directory"). st: the file's, dir: the
+ * directory's, euid: the reader's. Used by the disk layer and by `doctor`.
+ */
+const char *dsec_cache_disk_untrusted(const struct stat *st,
+                                      const struct stat *dir, uid_t euid);
 
 #endif /* DOMAINSEC_CACHE_H */

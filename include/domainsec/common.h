@@ -36,11 +36,12 @@ typedef enum {
     DSEC_ERR_CRL_CRITICAL = -22, /* CRL with an unhandled critical extension */
     DSEC_ERR_CRL_SIGNER = -23, /* no signer validated to the trust anchor */
     DSEC_ERR_CRL_REASONS = -24, /* the CRLs obtained leave reasons uncovered */
-    DSEC_ERR_NO_DELTA = -25 /* a required delta CRL was not obtained */
+    DSEC_ERR_NO_DELTA = -25, /* a required delta CRL was not obtained */
+    DSEC_ERR_ROLLBACK = -26 /* CRL older than one accepted before */
 } dsec_rv;
 
 /* The lowest dsec_rv (for readers of recorded codes). */
-#define DSEC_ERR_MIN DSEC_ERR_NO_DELTA
+#define DSEC_ERR_MIN DSEC_ERR_ROLLBACK
 
 #define DSEC_ERR_MSG_LEN 256
 

@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/provider.h>
 #include "domainsec/anchors.h"
+#include "domainsec/cache.h"
 #include "domainsec/certdir.h"
 #include "domainsec/config.h"
 #include "cli.h"
@@ -327,6 +329,52 @@ void cli_doctor_check_cross_dirs(struct cli_doctor *doc)
     cli_doctor_dirs(doc, "cross_dirs", doc->cfg->cross_dirs);
 }
 
+/*
+ * The files the cache trusts (dsec_cache_disk_untrusted): the directory
+ * not writable by others, and every file in it as the provider reads it.
+ * 1 when all pass; else each one named in a failure line.
+ */
+static int cli_doctor_cache_files(struct cli_doctor *doc, const char *dir,
+                                  const struct stat *dst)
+{
+    struct dirent *de;
+    struct stat st;
+    const char *why;
+    DIR *d;
+    int ok = 1;
+
+    if ((dst->st_mode & S_IWOTH) != 0) {
+        cli_doctor_line(doc, CLI_DOCTOR_FAIL_CONFIG,
+                        "cache_dir %s: writable by others (mode %04o): the "
+                        "provider does not use it; fix: chmod o-w %s",
+                        dir, (unsigned)(dst->st_mode & 07777), dir);
+        return 0;
+    }
+    d = opendir(dir);
+    if (d == NULL) {
+        return 1; /* the write check below says why */
+    }
+    while ((de = readdir(d)) != NULL) {
+        /* subdirectories (Postfix's verdicts/) are not cache files */
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0
+            || S_ISDIR(st.st_mode)) {
+            continue;
+        }
+        why = dsec_cache_disk_untrusted(&st, dst, geteuid());
+        if (why != NULL) {
+            cli_doctor_line(doc, CLI_DOCTOR_FAIL_CONFIG,
+                            "cache_dir %s: file %s is %s (owner uid %u, "
+                            "mode %04o): the provider ignores it; fix: "
+                            "remove it",
+                            dir, de->d_name, why, (unsigned)st.st_uid,
+                            (unsigned)(st.st_mode & 07777));
+            ok = 0;
+        }
+    }
+    closedir(d);
+    return ok;
+}
+
 void cli_doctor_check_cache(struct cli_doctor *doc)
 {
     const char *dir = doc->cfg->cache_dir;
@@ -351,6 +399,9 @@ void cli_doctor_check_cache(struct cli_doctor *doc)
                         : S_ISDIR(st.st_mode) ? strerror(errno)
                                               : "not a directory",
                         dir);
+        return;
+    }
+    if (!cli_doctor_cache_files(doc, dir, &st)) {
         return;
     }
     cli_doctor_user(st.st_uid, owner, sizeof(owner));
