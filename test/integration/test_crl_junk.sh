@@ -76,8 +76,14 @@ expect_grep "30 MB junk CRL: error 3" "error 3 at 0 depth"
 expect_grep "30 MB junk CRL: refused by its signature before decoding" \
     "checked before decoding"
 expect_max_ms "30 MB junk CRL: within 5 s" 5000
-expect_true "30 MB junk CRL: peak RSS ${RSS_KB} kB < 90000 kB" \
-    test "${RSS_KB:-999999}" -lt 90000
+# under AddressSanitizer (its shadow memory and quarantine) the bound is
+# looser, still below what decoding the entries takes
+rss_limit=90000
+if [[ ${#HOST_ENV[@]} -gt 1 ]]; then
+    rss_limit=300000
+fi
+expect_true "30 MB junk CRL: peak RSS ${RSS_KB} kB < $rss_limit kB" \
+    test "${RSS_KB:-999999}" -lt "$rss_limit"
 fetches=$(grep -c 'GET /inter.crl' "$NGINX_ACCESS_LOG" || true)
 timed junk-again "$WORK/junk.cnf" "$PKI/revoked.pem"
 expect_rc "30 MB junk CRL: revoked leaf not accepted" "!0"
