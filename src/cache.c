@@ -320,7 +320,8 @@ dsec_rv dsec_cache_lookup(dsec_cache *c, const char *url, time_t now,
     }
     mem_next = lookup_memory(c, url, now, hit);
     /* memory holds nothing current: another process may have done better */
-    if (c->disk.dirfd >= 0 && (hit->crl == NULL || mem_next <= now)) {
+    if (c->disk.dirfd >= 0
+        && (hit->crl == NULL || !dsec_crl_fresh_at(mem_next, now))) {
         disk = dsec_cache_disk_read_crl(&c->disk, url);
         if (disk != NULL
             && (hit->crl == NULL || dsec_crl_next_update(disk) > mem_next)) {

@@ -185,7 +185,7 @@ static int apply_crl(struct run *r, const dsec_crl_in *c, X509 *signer,
         listed = lookup(delta->crl, link->cert, &reason);
         /* a delta past nextUpdate only got here within grace */
         stale |=
-            dsec_time_cmp(X509_CRL_get0_nextUpdate(delta->crl), link->now) != 1;
+            !dsec_crl_fresh_at(dsec_crl_next_update(delta->crl), link->now);
     }
     if (listed == 0) {
         listed = lookup(c->crl, link->cert, &reason);

@@ -135,10 +135,10 @@ dsec_rv dsec_decide_check_time(X509_CRL *crl, time_t now, long grace,
         return dsec_err_set(err, DSEC_ERR_CRL_STALE, 0,
                             "CRL has no nextUpdate");
     }
-    if (dsec_time_cmp(next, now) == 1) {
+    if (dsec_crl_fresh_at(dsec_crl_next_update(crl), now)) {
         return DSEC_OK;
     }
-    if (grace > 0 && dsec_time_cmp(next, now - grace) == 1) {
+    if (dsec_crl_stale_at(dsec_crl_next_update(crl), now, grace)) {
         *stale = 1;
         return DSEC_OK;
     }

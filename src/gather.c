@@ -15,6 +15,7 @@
 #include <time.h>
 #include <openssl/x509.h>
 #include "domainsec/crl.h"
+#include "domainsec/decide.h"
 #include "domainsec/engine.h"
 #include "domainsec/fetch.h"
 #include "domainsec/log.h"
@@ -188,14 +189,48 @@ dsec_rv dsec_gather_from_cache(dsec_gather *g, const char *url,
     return from_cache(g, &g->fresh, url, w, 1);
 }
 
-/* One fetch with at most timeout seconds: fetched and parsed, unchecked. */
+/* Whose signature a CRL w wants from the network may bear. */
+typedef struct {
+    const dsec_link *link;
+    const dsec_gather_want *w;
+} want_signers;
+
+/* A dsec_crl_signers_fn: a delta's signer is its base's; else the link's. */
+static int signers_of(void *arg, const X509_NAME *issuer, STACK_OF(X509) * out)
+{
+    const want_signers *ws = arg;
+    X509 *only = ws->link->issuer;
+
+    if (ws->w->base != NULL) {
+        only = ws->w->base_signer;
+    } else if (ws->link->cands != NULL) {
+        return ws->link->cands(ws->link->arg, issuer, out);
+    }
+    return only == NULL || X509_add_cert(out, only, X509_ADD_FLAG_UP_REF);
+}
+
+/* Whether the signers of a CRL w wants are known before it is decoded. */
+static int signers_known(const dsec_link *link, const dsec_gather_want *w)
+{
+    return w->base != NULL || link->cands != NULL
+           || link->signer == dsec_decide_direct_signer;
+}
+
+/*
+ * One fetch with at most timeout seconds: fetched, its signature checked
+ * with ws's candidates before it is decoded (key_id: the SHA-256 of the key
+ * that verified it, key_known 1) when they are known, parsed; the rest
+ * unchecked.
+ */
 static dsec_rv fetch_one_within(const dsec_config *engcfg, const char *url,
-                                long timeout, X509_CRL **out, dsec_attempt *att,
-                                DSEC_ERR *err)
+                                long timeout, want_signers *ws, X509_CRL **out,
+                                unsigned char key_id[32], int *key_known,
+                                dsec_attempt *att, DSEC_ERR *err)
 {
     dsec_fetch_policy pol;
     dsec_fetch_result res;
     X509_CRL *crl = NULL;
+    X509 *by = NULL;
     struct timespec t0;
     dsec_rv rv;
 
@@ -209,10 +244,15 @@ static dsec_rv fetch_one_within(const dsec_config *engcfg, const char *url,
     att->status = res.status;
     snprintf(att->route, sizeof(att->route), "%s", res.route);
     if (rv == DSEC_OK) {
-        rv = dsec_crl_parse(res.data, res.len, &crl, err);
+        rv = dsec_crl_parse_signed(res.data, res.len,
+                                   signers_known(ws->link, ws->w) ? signers_of
+                                                                  : NULL,
+                                   ws, &crl, &by, err);
     }
     dsec_fetch_result_clear(&res);
     att->seconds = elapsed(&t0);
+    *key_known = rv == DSEC_OK && by != NULL && dsec_decide_key_id(by, key_id);
+    X509_free(by);
     if (rv != DSEC_OK) {
         X509_CRL_free(crl);
         return rv;
@@ -258,8 +298,11 @@ static dsec_rv fetch_and_check(net_step *s, dsec_cache_fetched *keep)
 {
     dsec_gather *g = s->g;
     dsec_attempt scratch, *att;
+    want_signers ws = { &g->fresh, s->w };
+    unsigned char key_id[32];
     X509_CRL *crl = NULL;
     DSEC_ERR err = { 0 };
+    int key_known = 0;
     dsec_rv rv;
 
     g->fetches++;
@@ -268,13 +311,16 @@ static dsec_rv fetch_and_check(net_step *s, dsec_cache_fetched *keep)
         memset(&scratch, 0, sizeof(scratch));
         att = &scratch;
     }
-    rv = fetch_one_within(g->cfg, s->url, (long)(budget_left(g) + 0.999), &crl,
-                          att, &err);
+    rv = fetch_one_within(g->cfg, s->url, (long)(budget_left(g) + 0.999), &ws,
+                          &crl, key_id, &key_known, att, &err);
     if (g->rep != NULL) {
         g->rep->net_seconds += att->seconds;
     }
     if (rv == DSEC_OK) {
-        rv = check_crl(g, &g->fresh, s->w, s->url, crl, NULL, &err);
+        /* the decision's checks all run; the key that verified it before
+           decoding need not verify it again */
+        rv = check_crl(g, &g->fresh, s->w, s->url, crl,
+                       key_known ? key_id : NULL, &err);
     }
     if (rv == DSEC_OK) {
         if (s->w->key_known && X509_CRL_up_ref(crl)) {

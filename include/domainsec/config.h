@@ -89,7 +89,9 @@ typedef struct dsec_config {
 #define DSEC_DEFAULT_CROSS_DIRS "/etc/domainsec/cross"
 #define DSEC_DEFAULT_CACHE_DIR "/var/cache/domainsec"
 #define DSEC_DEFAULT_FETCH_TIMEOUT 10
-#define DSEC_DEFAULT_MAX_CRL_SIZE (64u * 1024u * 1024u)
+/* the largest public CRLs are 16-20 MB: twice that, and no more memory
+   for a junk body */
+#define DSEC_DEFAULT_MAX_CRL_SIZE (32u * 1024u * 1024u)
 #define DSEC_DEFAULT_FAIL_CACHE 10
 #define DSEC_DEFAULT_MAX_PATH_DEPTH 10
 #define DSEC_DEFAULT_MAX_SIGNATURE_CHECKS 100

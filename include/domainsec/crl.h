@@ -21,6 +21,48 @@ dsec_rv dsec_crl_parse(const unsigned char *data, size_t len, X509_CRL **out,
                        DSEC_ERR *err);
 
 /*
+ * The certificates that may sign a CRL issued under the name issuer (the
+ * signer policy's own candidates), appended to out with a reference each.
+ * Returns 1 (none is an answer too), 0 on failure (no CRL is accepted).
+ */
+typedef int dsec_crl_signers_fn(void *arg, const X509_NAME *issuer,
+                                STACK_OF(X509) * out);
+
+/*
+ * The signature of the DER CRL der checked over its raw tbsCertList before
+ * any entry is decoded: the outer structure is walked with bounds checks
+ * (definite lengths only, no trailing bytes, the inner and outer signature
+ * algorithms equal), the issuer Name read from the tbsCertList's header,
+ * and each candidate signers gives under that name is tried. DSEC_OK with
+ * *which (a new reference) the candidate whose key verified it;
+ * DSEC_ERR_PARSE (not a DER CRL), DSEC_ERR_CRL_ISSUER (no candidate of the
+ * issuer's name, or signers knows none) or DSEC_ERR_CRL_SIG (none
+ * verifies).
+ */
+dsec_rv dsec_crl_preverify(const unsigned char *der, size_t len,
+                           dsec_crl_signers_fn *signers, void *arg,
+                           X509 **which, DSEC_ERR *err);
+
+/*
+ * dsec_crl_parse for downloaded bytes: DER or PEM, decoded only once
+ * dsec_crl_preverify accepted its signature (*which, may be NULL: the
+ * candidate that verified it, a new reference). signers NULL: no candidate
+ * is known before decoding, plain dsec_crl_parse.
+ */
+dsec_rv dsec_crl_parse_signed(const unsigned char *data, size_t len,
+                              dsec_crl_signers_fn *signers, void *arg,
+                              X509_CRL **out, X509 **which, DSEC_ERR *err);
+
+/*
+ * The one freshness comparison of domainsec, as OpenSSL's check_crl_time
+ * makes it: a CRL whose nextUpdate is next is fresh at now iff
+ * now < next; stale (within grace seconds) iff next <= now < next + grace.
+ * next 0 (absent or unrepresentable) is never fresh.
+ */
+int dsec_crl_fresh_at(time_t next, time_t now);
+int dsec_crl_stale_at(time_t next, time_t now, long grace);
+
+/*
  * The CRL is issued by issuer (name and signature), is not a delta CRL,
  * thisUpdate <= now + 300 s of clock skew, nextUpdate present and
  * now <= nextUpdate + grace. Returns DSEC_ERR_CRL_ISSUER, _CRL_SIG,

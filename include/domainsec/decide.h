@@ -90,6 +90,11 @@ typedef struct {
        gives them, decoded once by a caller that decides the link many
        times; NULL: decoded on each call */
     STACK_OF(DIST_POINT) * dps;
+    /* optional: every certificate signer (called with arg) may accept for
+       a CRL of a given issuer name, so that a downloaded CRL's signature
+       is checked before its entries are decoded; NULL: only issuer when
+       signer is dsec_decide_direct_signer, else the CRL is decoded first */
+    dsec_crl_signers_fn *cands;
 } dsec_link;
 
 /*

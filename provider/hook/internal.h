@@ -84,7 +84,9 @@ dsprov_path_state *dsprov_state_path_get0(const X509_STORE_CTX *ctx);
    whose path state is arg (it verified that signature itself). */
 int dsprov_state_link_built(void *arg, X509 *cert, X509 *issuer);
 
-/* The verification time: -attime / X509_V_FLAG_USE_CHECK_TIME, else now. */
+/* The verification time: -attime / X509_V_FLAG_USE_CHECK_TIME, else now,
+   read once and set on ctx's parameters for the rest of the verification
+   (OpenSSL's own checks included). */
 time_t dsprov_state_time(X509_STORE_CTX *ctx);
 
 /* ---- verdict.c ---- */

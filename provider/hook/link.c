@@ -310,6 +310,37 @@ static X509 *signer_by_path(dsprov_chain *c, int d, const dsec_crl_in *in,
     return found;
 }
 
+/*
+ * The certificates resolve_signer may accept for a CRL of issuer (a
+ * dsec_crl_signers_fn, for the signature check before decoding): the
+ * chain, the outer chain, and at level 0 the sources signer_by_path uses.
+ */
+static int link_cands(void *arg, const X509_NAME *issuer, STACK_OF(X509) * out)
+{
+    const link_ctx *l = arg;
+    const dsprov_chain *c;
+    dsec_cands cands = { 0 };
+    dsprov_sources sources;
+    size_t i;
+    int j, ok = 1;
+
+    for (c = l->c; c != NULL; c = c->level > 0 ? c->outer : NULL) {
+        for (j = 0; ok && j < c->n; j++) {
+            ok = X509_add_cert(out, c->chain[j], X509_ADD_FLAG_UP_REF);
+        }
+    }
+    if (ok && l->c->level == 0) {
+        dsprov_sources_init(&sources, l->c->ctx, l->c->prov);
+        ok = dsec_cands_gather(&sources.src, issuer, &cands);
+        for (i = 0; ok && i < cands.n; i++) {
+            ok = X509_add_cert(out, cands.v[i].cert, X509_ADD_FLAG_UP_REF);
+        }
+        dsec_cands_clear(&cands);
+        dsprov_sources_clear(&sources);
+    }
+    return ok;
+}
+
 static dsec_rv resolve_signer(void *arg, const dsec_crl_in *in, X509 **signer,
                               DSEC_ERR *err)
 {
@@ -423,6 +454,7 @@ dsprov_link_state *dsprov_link_gather(dsprov_chain *c, int d)
     ls->link.grace = cfg->stale_grace;
     ls->link.delta = cfg->delta_crl;
     ls->link.signer = resolve_signer;
+    ls->link.cands = link_cands;
     ls->link.arg = &ls->l;
     ls->link.dps = dsec_decide_dps(ls->link.cert);
     ls->rec = c->rep;

@@ -5,7 +5,8 @@
  * fail-closed mode and its reason, and OpenSSL's own check_revocation for
  * the verifications domainsec leaves alone. Per verification, as ex_data of
  * the X509_STORE_CTX: the report the CLI reads (its index is a provider
- * parameter) and the path builder's state, both freed with the context.
+ * parameter) and the path builder's state, both freed with the context;
+ * and its one time, in the context's verify parameters.
  */
 #include <stdio.h>
 #include <openssl/crypto.h>
@@ -180,12 +181,27 @@ int dsprov_state_link_built(void *arg, X509 *cert, X509 *issuer)
     return 0;
 }
 
+/*
+ * One time per verification: the first hook of a verification (the issuer
+ * search, else check_revocation) reads the clock once and sets it on the
+ * context's own parameters (X509_STORE_CTX_init made them; libssl inits a
+ * context per handshake), so OpenSSL's certificate and CRL time checks, the
+ * path builder and the revocation decision all judge at the same second: a
+ * verification that starts just before a CRL's nextUpdate is decided at
+ * that second throughout. A time the host set (-attime) is kept.
+ */
 time_t dsprov_state_time(X509_STORE_CTX *ctx)
 {
     X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+    time_t now;
 
+    if (vp == NULL) {
+        return time(NULL);
+    }
     if ((X509_VERIFY_PARAM_get_flags(vp) & X509_V_FLAG_USE_CHECK_TIME) != 0) {
         return X509_VERIFY_PARAM_get_time(vp);
     }
-    return time(NULL);
+    now = time(NULL);
+    X509_VERIFY_PARAM_set_time(vp, now);
+    return now;
 }

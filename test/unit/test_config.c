@@ -27,7 +27,7 @@ static void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg->check_depth, DSEC_DEPTH_CHAIN);
     CU_ASSERT_EQUAL(cfg->delta_crl, DSEC_DELTA_REQUIRE);
     CU_ASSERT_EQUAL(cfg->fetch_timeout, 10);
-    CU_ASSERT_EQUAL(cfg->max_crl_size, (size_t)64 * 1024 * 1024);
+    CU_ASSERT_EQUAL(cfg->max_crl_size, (size_t)32 * 1024 * 1024);
     CU_ASSERT_EQUAL(cfg->cdp_schemes, DSEC_SCHEME_HTTP | DSEC_SCHEME_LDAP);
     CU_ASSERT_EQUAL(cfg->log, DSEC_LOG_SYSLOG);
     CU_ASSERT_EQUAL(cfg->log_level, DSEC_LOG_INFO);
