@@ -22,6 +22,7 @@ enum { PASS_CACHE, PASS_NETWORK, PASS_GRACE, PASSES };
 struct dsec_engine {
     const dsec_config *cfg; /* borrowed */
     dsec_cache *cache;
+    int refresh_ahead;
 };
 
 dsec_engine *dsec_engine_new(const dsec_config *cfg, int cache_fd,
@@ -52,6 +53,7 @@ void dsec_engine_free(dsec_engine *eng)
     if (eng == NULL) {
         return;
     }
+    dsec_refresher_forget(eng->cache);
     dsec_cache_free(eng->cache);
     free(eng);
 }
@@ -59,6 +61,13 @@ void dsec_engine_free(dsec_engine *eng)
 const dsec_config *dsec_engine_config(const dsec_engine *eng)
 {
     return eng != NULL ? eng->cfg : NULL;
+}
+
+void dsec_engine_set_refresh_ahead(dsec_engine *eng, int on)
+{
+    if (eng != NULL) {
+        eng->refresh_ahead = on;
+    }
 }
 
 dsec_cache *dsec_engine_cache(dsec_engine *eng)
@@ -92,6 +101,12 @@ static dsec_rv from_uris(dsec_gather *g, const dsec_cdp_list *list,
         if (pass == PASS_CACHE) {
             rv = dsec_gather_from_cache(g, url, w);
             state[i] = rv != DSEC_ERR_NOT_FOUND;
+            if (rv == DSEC_OK && g->refresh_ahead && w->base == NULL) {
+                /* past its refresh point: fetched in the background */
+                dsec_refresher_consider(g->cfg, g->cache, &g->fresh, url, w->dp,
+                                        w->signer,
+                                        g->out->v[g->out->n - 1].crl);
+            }
         } else if (pass == PASS_NETWORK) {
             if (g->stop) {
                 continue;
@@ -225,6 +240,7 @@ dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
     g.depth = depth;
     g.out = out;
     g.rep = rep;
+    g.refresh_ahead = eng->refresh_ahead;
     g.last = DSEC_ERR_NO_CDP;
     rv = dsec_cdp_extract(link->cert, &cdps);
     if (rv != DSEC_OK) {

@@ -412,6 +412,7 @@ typedef struct {
     dsec_report *rep; /* may be NULL */
     int fetches; /* network fetches made for this certificate */
     int stop; /* no more fetches: the fetch time or fetch limit is spent */
+    int refresh_ahead; /* queue background refreshes (refresher.c) */
     dsec_rv last; /* the error of the last attempt */
     const char *last_url;
 } dsec_gather;
@@ -448,6 +449,16 @@ dsec_rv dsec_gather_from_network(dsec_gather *g, const char *url,
 dsec_rv dsec_gather_from_grace(dsec_gather *g, const char *url,
                                dsec_gather_want *w);
 
+/*
+ * Fetch url (fetch_timeout) and check the CRL for w with link, the way
+ * from_network accepts one (dsec_decide_check through link's signer
+ * resolver), without recording anything: for a background refresh. DSEC_OK:
+ * *out is the accepted CRL, w's signer and key_id filled.
+ */
+dsec_rv dsec_gather_refetch(const dsec_config *cfg, const dsec_link *link,
+                            const char *url, dsec_gather_want *w,
+                            X509_CRL **out, DSEC_ERR *err);
+
 /* The outcome for g's depth in the report: rv, url (may be NULL), detail. */
 void dsec_gather_depth(dsec_gather *g, dsec_rv rv, const char *url,
                        const char *detail);
@@ -455,6 +466,28 @@ void dsec_gather_depth(dsec_gather *g, dsec_rv rv, const char *url,
 /* Record an attempt on url that was not made: rv, and why. */
 void dsec_gather_skip(dsec_gather *g, const char *url, dsec_rv rv,
                       const char *why);
+
+/* ---- src/refresher.c: background refresh in a host process ---- */
+
+#define DSEC_REFRESHER_QUEUE 64 /* jobs waiting at most */
+#define DSEC_REFRESHER_RECENT 256 /* URLs whose last refresh is remembered */
+
+/*
+ * A verification used cached (verified by signer, for link->cert through
+ * DP dp) for url: when it is past its refresh point, queue a background
+ * refresh of url unless one is queued or running, or one gave nothing newer
+ * lately. Never waits on the network. 1 when a job was queued.
+ */
+int dsec_refresher_consider(const dsec_config *cfg, dsec_cache *cache,
+                            const dsec_link *link, const char *url, int dp,
+                            X509 *signer, X509_CRL *cached);
+
+/* Drop the jobs of cache and wait for its running one: before freeing it. */
+void dsec_refresher_forget(const dsec_cache *cache);
+
+/* Jobs queued or running; jobs finished since the process started. */
+size_t dsec_refresher_pending(void);
+unsigned long dsec_refresher_done(void);
 
 /* ---- src/cache_disk.c: the disk layer of the CRL cache ---- */
 

@@ -78,7 +78,8 @@ int dsec_refresh_due(const X509_CRL *crl, long max_age, time_t fetched,
     if (point == 0) {
         return 1;
     }
-    if (fetched > point && dsec_time_of(X509_CRL_get0_lastUpdate(crl), &this_upd)) {
+    if (fetched > point
+        && dsec_time_of(X509_CRL_get0_lastUpdate(crl), &this_upd)) {
         /* the origin still served this CRL at fetched: next look later */
         point = fetched + (point > this_upd ? point - this_upd : 1);
         if (dsec_time_of(X509_CRL_get0_nextUpdate(crl), &next_upd)

@@ -84,7 +84,8 @@ typedef struct dsec_config {
     dsec_redirect_mode allow_redirects;
     char *deny_networks; /* CIDR blocks never connected to; NULL: none */
     long verdict_ttl; /* seconds a recorded leaf verdict lives */
-    long max_crl_age; /* seconds after thisUpdate a CRL is refreshed at the latest */
+    long
+        max_crl_age; /* seconds after thisUpdate a CRL is refreshed at the latest */
 } dsec_config;
 
 #define DSEC_DEFAULT_TRUST_DIRS "/etc/domainsec/roots"
