@@ -4,9 +4,13 @@
  * when a CRL that is still current is fetched again, for the host
  * process's background refresh and for `domainsec cache refresh`.
  */
+#include <string.h>
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
+#include "domainsec/cache_meta.h"
+#include "domainsec/crl.h"
+#include "domainsec/fetch.h"
 #include "domainsec/refresh.h"
 #include "internal.h"
 
@@ -66,6 +70,17 @@ time_t dsec_refresh_point(const X509_CRL *crl, long max_age)
     return point - this_upd > max_age ? this_upd + max_age : point;
 }
 
+int dsec_refresh_newer(X509_CRL *a, X509_CRL *b)
+{
+    time_t ta, tb;
+
+    return a != NULL
+           && (b == NULL
+               || (dsec_time_of(X509_CRL_get0_lastUpdate(a), &ta)
+                   && dsec_time_of(X509_CRL_get0_lastUpdate(b), &tb)
+                   && ta > tb));
+}
+
 int dsec_refresh_due(const X509_CRL *crl, long max_age, time_t fetched,
                      time_t now)
 {
@@ -88,4 +103,124 @@ int dsec_refresh_due(const X509_CRL *crl, long max_age, time_t fetched,
         }
     }
     return now >= point;
+}
+
+/* The DER of crl's extension nid into *der (NULL when absent); 0 on error. */
+static int ext_der(const X509_CRL *crl, int nid, unsigned char **der, int *len)
+{
+    int i = X509_CRL_get_ext_by_NID(crl, nid, -1);
+    const ASN1_OCTET_STRING *v;
+
+    *der = NULL;
+    *len = 0;
+    if (i < 0) {
+        return 1;
+    }
+    v = X509_EXTENSION_get_data(X509_CRL_get_ext(crl, i));
+    *len = v != NULL ? ASN1_STRING_length(v) : 0;
+    *der = (unsigned char *)(v != NULL ? ASN1_STRING_get0_data(v) : NULL);
+    return v != NULL;
+}
+
+/* The new CRL of url stands in for cached (see dsec_refresh_url). */
+static dsec_rv accept_new(X509_CRL *crl, X509_CRL *cached,
+                          const dsec_cache_meta *m, time_t now, DSEC_ERR *err)
+{
+    const unsigned char *p = m->spki;
+    unsigned char *a, *b;
+    EVP_PKEY *key;
+    int la, lb, ok, stale = 0;
+    dsec_rv rv;
+
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_CRL_get_issuer(cached))
+        != 0) {
+        return dsec_err_set(err, DSEC_ERR_CRL_ISSUER, 0,
+                            "the new CRL has another issuer than the cached");
+    }
+    if (!ext_der(crl, NID_issuing_distribution_point, &a, &la)
+        || !ext_der(cached, NID_issuing_distribution_point, &b, &lb) || la != lb
+        || (la > 0 && memcmp(a, b, (size_t)la) != 0)) {
+        return dsec_err_set(err, DSEC_ERR_CRL_SCOPE, 0,
+                            "the new CRL has another scope than the cached");
+    }
+    if (dsec_decide_is_delta(crl) || !dsec_decide_critical_ok(crl)) {
+        return dsec_err_set(err, DSEC_ERR_CRL_CRITICAL, 0,
+                            "the new CRL is a delta or has an unhandled "
+                            "critical extension");
+    }
+    rv = dsec_decide_check_time(crl, now, 0, &stale, err);
+    if (rv != DSEC_OK) {
+        return rv;
+    }
+    key = d2i_PUBKEY(NULL, &p, (long)m->spki_len);
+    ok = key != NULL && dsec_crl_verify_key(crl, key);
+    EVP_PKEY_free(key);
+    if (!ok) {
+        return dsec_err_set(err, DSEC_ERR_CRL_SIG, 0,
+                            "the new CRL does not verify with the key that "
+                            "verified the cached one");
+    }
+    return DSEC_OK;
+}
+
+/* Fetch url and parse it: the CRL, or the failure. */
+static dsec_rv fetch_parse(const dsec_config *cfg, const char *url,
+                           X509_CRL **crl, DSEC_ERR *err)
+{
+    dsec_fetch_policy pol;
+    dsec_fetch_result res;
+    dsec_rv rv;
+
+    dsec_fetch_policy_from_config(cfg, &pol);
+    rv = dsec_fetch_url(&pol, url, &res, err);
+    if (rv == DSEC_OK) {
+        rv = dsec_crl_parse(res.data, res.len, crl, err);
+    }
+    dsec_fetch_result_clear(&res);
+    return rv;
+}
+
+dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
+                         int force, time_t now, dsec_refresh_outcome *what,
+                         DSEC_ERR *err)
+{
+    dsec_cache_disk d = { dirfd, 0 };
+    dsec_cache_meta m;
+    X509_CRL *cached = NULL, *crl = NULL;
+    dsec_rv rv;
+
+    *what = DSEC_REFRESH_NOT_DUE;
+    if (cfg == NULL || dirfd < 0 || url == NULL) {
+        return dsec_err_set(err, DSEC_ERR_INVALID, 0, "no cache directory");
+    }
+    if (dsec_cache_meta_read(dirfd, url, &m) != DSEC_OK || m.spki_len == 0
+        || (cached = dsec_cache_meta_crl(dirfd, url)) == NULL) {
+        return dsec_err_set(err, DSEC_ERR_NOT_FOUND, 0,
+                            "no verified CRL of this URL in the cache");
+    }
+    if (!force
+        && !dsec_refresh_due(cached, cfg->max_crl_age, (time_t)m.fetched_at,
+                             now)) {
+        X509_CRL_free(cached);
+        return DSEC_OK;
+    }
+    rv = fetch_parse(cfg, url, &crl, err);
+    if (rv == DSEC_OK) {
+        rv = accept_new(crl, cached, &m, now, err);
+    }
+    m.result = rv;
+    m.result_at = (long long)now;
+    if (rv == DSEC_OK) {
+        m.fetched_at = (long long)now;
+        *what = DSEC_REFRESH_SAME;
+        if (dsec_refresh_newer(crl, cached)) {
+            dsec_cache_disk_write_crl(&d, url, crl);
+            m.bytes = i2d_X509_CRL(crl, NULL);
+            *what = DSEC_REFRESH_NEWER;
+        }
+    }
+    dsec_cache_meta_write(dirfd, &m);
+    X509_CRL_free(cached);
+    X509_CRL_free(crl);
+    return rv;
 }

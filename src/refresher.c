@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <openssl/x509.h>
+#include "domainsec/cache_meta.h"
 #include "domainsec/log.h"
 #include "domainsec/refresh.h"
 #include "domainsec/url.h"
@@ -27,11 +28,13 @@ typedef struct job {
     char *url;
     const dsec_config *cfg; /* the engine's */
     dsec_cache *cache; /* the engine's */
+    int meta_fd; /* the cache directory, for the URL's record; or -1 */
     X509 *cert; /* up-ref'd: the certificate the cached CRL decided */
     X509 *issuer; /* up-ref'd: cert's issuer in the chain */
     X509 *signer; /* up-ref'd: the certificate that verified the CRL */
     X509_CRL *cached; /* up-ref'd: the CRL that is to be replaced */
     int dp;
+    int stored; /* a newer CRL was handed to the cache */
     struct job *next;
 } job;
 
@@ -173,18 +176,6 @@ static dsec_rv job_signer(void *arg, const dsec_crl_in *c, X509 **signer,
                         "%s", e.rv != DSEC_OK ? e.msg : "no CRL issuer");
 }
 
-/* 1 when a was issued after b. */
-static int newer(X509_CRL *a, X509_CRL *b)
-{
-    time_t ta, tb;
-
-    return a != NULL
-           && (b == NULL
-               || (dsec_time_of(X509_CRL_get0_lastUpdate(a), &ta)
-                   && dsec_time_of(X509_CRL_get0_lastUpdate(b), &tb)
-                   && ta > tb));
-}
-
 /* Once the single flight of the job's URL is ours (a dsec_cache_fetch_fn). */
 static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
                         dsec_cache_fetched *keep)
@@ -196,7 +187,7 @@ static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
     DSEC_ERR err = { 0 };
     dsec_rv rv;
 
-    if (!mine || newer(cached->crl, j->cached)) {
+    if (!mine || dsec_refresh_newer(cached->crl, j->cached)) {
         return DSEC_OK; /* another thread or process refreshed it */
     }
     memset(&link, 0, sizeof(link));
@@ -209,16 +200,19 @@ static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
     memset(&w, 0, sizeof(w));
     w.dp = j->dp;
     rv = dsec_gather_refetch(j->cfg, &link, j->url, &w, &crl, &err);
-    if (rv == DSEC_OK && newer(crl, j->cached) && w.key_known) {
+    if (rv == DSEC_OK && dsec_refresh_newer(crl, j->cached) && w.key_known) {
+        dsec_cache_meta_note(j->meta_fd, j->url, DSEC_OK, crl, j->signer);
         keep->crl = crl;
         memcpy(keep->key_id, w.key_id, sizeof(keep->key_id));
         keep->to_disk = 1;
+        j->stored = 1;
         return DSEC_OK;
     }
     X509_CRL_free(crl);
     if (rv == DSEC_OK) {
         return DSEC_ERR_NOT_FOUND; /* the origin has nothing newer yet */
     }
+    dsec_cache_meta_note(j->meta_fd, j->url, rv, NULL, NULL);
     if (j->cfg->fail_cache > 0) {
         /* remembered like a failed fetch: the cached CRL still decides */
         keep->fail = err;
@@ -249,6 +243,10 @@ static void run(job *j)
     rv =
         dsec_cache_fetch_once(j->cache, j->url, now,
                               (j->cfg->fetch_timeout + 1) * 1000L, job_step, j);
+    if (j->stored && j->meta_fd >= 0) {
+        /* the other processes of the host re-read the new CRL from disk */
+        dsec_cache_meta_bump(j->meta_fd);
+    }
     dsec_url_mask(j->url, masked, sizeof(masked));
     dsec_log(DSEC_LOG_DEBUG, "domainsec: background refresh of %s: %s", masked,
              rv == DSEC_OK              ? "done"
@@ -313,7 +311,7 @@ static int start_worker(void)
     return ok;
 }
 
-static job *job_new(const dsec_config *cfg, dsec_cache *cache,
+static job *job_new(const dsec_config *cfg, dsec_cache *cache, int meta_fd,
                     const dsec_link *link, const char *url, int dp,
                     X509 *signer, X509_CRL *cached)
 {
@@ -325,6 +323,7 @@ static job *job_new(const dsec_config *cfg, dsec_cache *cache,
     }
     j->cfg = cfg;
     j->cache = cache;
+    j->meta_fd = meta_fd;
     j->dp = dp;
     if (X509_up_ref(link->cert)) {
         j->cert = link->cert;
@@ -347,8 +346,8 @@ static job *job_new(const dsec_config *cfg, dsec_cache *cache,
 }
 
 int dsec_refresher_consider(const dsec_config *cfg, dsec_cache *cache,
-                            const dsec_link *link, const char *url, int dp,
-                            X509 *signer, X509_CRL *cached)
+                            int meta_fd, const dsec_link *link, const char *url,
+                            int dp, X509 *signer, X509_CRL *cached)
 {
     time_t now = time(NULL);
     recent *r;
@@ -366,7 +365,8 @@ int dsec_refresher_consider(const dsec_config *cfg, dsec_cache *cache,
     r = recent_of(cache, url);
     if ((r == NULL || now >= r->not_before) && !pending(cache, url)
         && q.queued < DSEC_REFRESHER_QUEUE && start_worker()
-        && (j = job_new(cfg, cache, link, url, dp, signer, cached)) != NULL) {
+        && (j = job_new(cfg, cache, meta_fd, link, url, dp, signer, cached))
+               != NULL) {
         if (q.tail != NULL) {
             q.tail->next = j;
         } else {

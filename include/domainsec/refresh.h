@@ -10,6 +10,8 @@
 
 #include <time.h>
 #include <openssl/x509.h>
+#include "domainsec/common.h"
+#include "domainsec/config.h"
 
 /* Microsoft's "Next CRL Publish" CRL extension (a Time). */
 #define DSEC_REFRESH_NEXT_PUBLISH_OID "1.3.6.1.4.1.311.21.4"
@@ -31,5 +33,29 @@ time_t dsec_refresh_point(const X509_CRL *crl, long max_age);
  */
 int dsec_refresh_due(const X509_CRL *crl, long max_age, time_t fetched,
                      time_t now);
+
+/* 1 when CRL a was issued after b (thisUpdate; b NULL: any a). */
+int dsec_refresh_newer(X509_CRL *a, X509_CRL *b);
+
+/* What dsec_refresh_url did. */
+typedef enum {
+    DSEC_REFRESH_NOT_DUE = 0, /* before its refresh point: not fetched */
+    DSEC_REFRESH_NEWER, /* a newer CRL was fetched, checked and stored */
+    DSEC_REFRESH_SAME /* the origin still serves the cached CRL (or older) */
+} dsec_refresh_outcome;
+
+/*
+ * Refresh url of the cache directory dirfd under cfg (`domainsec cache
+ * refresh`): when its refresh point passed (force: anyway), fetch it and
+ * accept the CRL only when it has the cached CRL's issuer name and scope
+ * (issuingDistributionPoint), is complete, carries no unhandled critical
+ * extension, is current, verifies with the key that verified the cached
+ * one (its SPKI in the URL's record) and is newer (thisUpdate); then store
+ * it and update the record. A failure is recorded and returned (err
+ * filled); the cached CRL stays.
+ */
+dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
+                         int force, time_t now, dsec_refresh_outcome *what,
+                         DSEC_ERR *err);
 
 #endif /* DOMAINSEC_REFRESH_H */

@@ -18,6 +18,8 @@ mkdir -p "$WORK/pki/www"
 start_faultsrv "$WORK/pki/www"
 make_pki "$WORK/pki" "$FAULT_URL/slow/$DELAY_MS"
 make_leaf late "$CDP_BASE/inter.crl"
+make_leaf urgent "$CDP_BASE/inter.crl"
+make_leaf timer "$CDP_BASE/inter.crl"
 
 # publish_inter [SECONDS]: inter.crl again (3 days valid), with a Next CRL
 # Publish extension SECONDS from now when given.
@@ -113,6 +115,97 @@ expect_true "refused without waiting (${ELAPSED_MS} ms < $limit ms)" \
 handshake after-good good
 expect_rc "after the background refresh: good still accepted" 0
 expect_true "no further fetch of inter.crl" test "$(inter_fetches)" -eq 2
+
+echo "-- (d) cache list and metrics, field by field"
+INTER_URL="$CDP_BASE/inter.crl"
+inter_next=$(date -u -d "$(pki_ossl crl -inform DER -in "$WWW/inter.crl" \
+    -noout -nextupdate | sed 's/^nextUpdate=//')" +%Y-%m-%dT%H:%M:%SZ)
+inter_bytes=$(stat -c %s "$WWW/inter.crl")
+run_cmd list "$CLI" cache list --config "$WORK/server.cnf"
+expect_rc "cache list exits 0" 0
+expect_grep "cache list: a header line" \
+    "^URL +NEXT_UPDATE +AGE_S +NUMBER +ENTRIES +BYTES +RESULT +LAST_FETCH"
+line=$(grep -F "/inter.crl " "$OUT" || true)
+read -r l_url l_next l_age l_num l_entries l_bytes l_result l_last <<<"$line"
+expect_true "list: inter.crl URL" test "$l_url" = "$INTER_URL"
+expect_true "list: nextUpdate $l_next" test "$l_next" = "$inter_next"
+expect_true "list: age $l_age s" test "$l_age" -ge 0 -a "$l_age" -lt 120
+expect_true "list: CRL number $l_num (0x1002)" test "$l_num" = 4098
+expect_true "list: 2 entries" test "$l_entries" = 2
+expect_true "list: $l_bytes bytes" test "$l_bytes" = "$inter_bytes"
+expect_true "list: last fetch ok" test "$l_result" = ok
+expect_true "list: last fetch time $l_last" test -n "$l_last" -a "$l_last" != -
+expect_grep "list: root.crl too" "^$CDP_BASE/root.crl "
+
+run_cmd metrics "$CLI" cache metrics --config "$WORK/server.cnf" \
+    --textfile "$WORK/domainsec.prom"
+expect_rc "cache metrics exits 0" 0
+prom="$WORK/domainsec.prom"
+lbl="{url=\"$INTER_URL\"}"
+metric() {
+    grep -F "domainsec_crl_$1$lbl " "$prom" | awk '{ print $2 }'
+}
+expect_true "metrics: next_update $(metric next_update_timestamp_seconds)" \
+    test "$(metric next_update_timestamp_seconds)" = "$(date -d "$inter_next" +%s)"
+expect_true "metrics: age" test "$(metric age_seconds)" -lt 120
+expect_true "metrics: number 4098" test "$(metric number)" = 4098
+expect_true "metrics: entries 2" test "$(metric entries)" = 2
+expect_true "metrics: bytes" test "$(metric bytes)" = "$inter_bytes"
+expect_true "metrics: last fetch success 1" \
+    test "$(metric last_fetch_success)" = 1
+last_ts=$(metric last_fetch_timestamp_seconds)
+expect_true "metrics: last fetch within the last 2 minutes ($last_ts)" \
+    test "$last_ts" -le "$(date +%s)" -a "$last_ts" -gt "$(($(date +%s) - 120))"
+expect_grep "metrics: TYPE gauge lines" \
+    "^# TYPE domainsec_crl_last_fetch_success gauge" "$prom"
+expect_no_grep "metrics: no temporary file left" "." \
+    <(find "$WORK" -maxdepth 1 -name 'domainsec.prom.tmp*')
+
+echo "-- cache refresh (the timer's command)"
+run_cmd refresh-none "$CLI" cache refresh --config "$WORK/server.cnf"
+expect_rc "cache refresh before the refresh points exits 0" 0
+expect_grep "refresh: inter.crl not due" "/inter.crl: not due"
+expect_true "refresh: nothing fetched" test "$(inter_fetches)" -eq 2
+run_cmd refresh-same "$CLI" cache refresh --config "$WORK/server.cnf" \
+    --force "$INTER_URL"
+expect_rc "cache refresh --force URL exits 0" 0
+expect_grep "refresh --force: inter.crl unchanged" "/inter.crl: unchanged"
+revoke timer inter
+publish_inter
+handshake timer-before timer
+expect_rc "timer leaf accepted while the cached CRL stands" 0
+run_cmd refresh-new "$CLI" cache refresh --config "$WORK/server.cnf" \
+    --force "$INTER_URL"
+expect_rc "cache refresh of a newer CRL exits 0" 0
+expect_grep "refresh: inter.crl refreshed" "/inter.crl: refreshed"
+sleep 1.2
+handshake timer-after timer
+expect_rc "after cache refresh: the running s_server refuses the leaf" '!0'
+expect_grep "after cache refresh: alert certificate revoked" \
+    "alert certificate revoked|alert number 44"
+expect_true "... without fetching itself (${ELAPSED_MS} ms < $limit ms)" \
+    test "$ELAPSED_MS" -lt "$limit"
+
+echo "-- (c) cache purge: an emergency revocation takes effect now"
+revoke urgent inter
+publish_inter
+handshake urgent-before urgent
+expect_rc "urgent accepted while the cached CRL stands" 0
+run_cmd purge "$CLI" cache purge --config "$WORK/server.cnf" "$INTER_URL"
+expect_rc "cache purge URL exits 0" 0
+expect_grep "purge: one CRL" "^purged 1 cached CRL;"
+expect_true "purge: its files are gone" \
+    test -z "$(find "$WORK/cache.1" -name '*.crl' -newer "$WORK/server.cnf" \
+        -exec cmp -s {} "$WWW/inter.crl.old" \; -print 2>/dev/null)"
+sleep 1.2
+handshake urgent-after urgent
+expect_rc "after the purge: the running s_server refuses urgent" '!0'
+expect_grep "after the purge: alert certificate revoked" \
+    "alert certificate revoked|alert number 44"
+run_cmd purge-all "$CLI" cache purge --config "$WORK/server.cnf"
+expect_rc "cache purge (all) exits 0" 0
+run_cmd list-empty "$CLI" cache list --config "$WORK/server.cnf"
+expect_no_grep "after purging all: nothing listed" "crl " "$OUT"
 expect_true "s_server still running" kill -0 "$SSERVER_PID"
 
 finish

@@ -74,32 +74,32 @@ static void test_refresher_dedup(void)
     link.issuer = ca;
     before = dsec_refresher_done();
     /* before its refresh point: nothing */
-    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, &link,
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link,
                                             "ldap://crl.invalid/a", 0, ca,
                                             fresh),
                     0);
-    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, &link,
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link,
                                             "ldap://crl.invalid/a", 0, ca, due),
                     1);
     /* queued or running, or done with nothing newer: not again */
-    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, &link,
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link,
                                             "ldap://crl.invalid/a", 0, ca, due),
                     0);
-    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, &link,
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link,
                                             "ldap://crl.invalid/b", 0, ca, due),
                     1);
     settle();
     CU_ASSERT_EQUAL(dsec_refresher_pending(), 0);
     CU_ASSERT_EQUAL(dsec_refresher_done() - before, 2);
     /* paced after a failure: retried later, not at once */
-    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, &link,
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link,
                                             "ldap://crl.invalid/a", 0, ca, due),
                     0);
     /* the failed refresh never replaced anything */
     CU_ASSERT_EQUAL(dsec_cache_count(cache) <= 2, 1);
     dsec_refresher_forget(cache);
     /* forgotten: the same URL of a new cache is queued again */
-    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, &link,
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link,
                                             "ldap://crl.invalid/a", 0, ca, due),
                     1);
     dsec_refresher_forget(cache);
@@ -121,21 +121,21 @@ static void test_refresher_bad_input(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(due);
     memset(&link, 0, sizeof(link));
     link.cert = leaf;
-    CU_ASSERT_EQUAL(
-        dsec_refresher_consider(cfg, cache, &link, "ldap://x/c", 0, ca, due),
-        0); /* no issuer */
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link, "ldap://x/c",
+                                            0, ca, due),
+                    0); /* no issuer */
     link.issuer = ca;
+    CU_ASSERT_EQUAL(dsec_refresher_consider(NULL, cache, -1, &link,
+                                            "ldap://x/c", 0, ca, due),
+                    0);
     CU_ASSERT_EQUAL(
-        dsec_refresher_consider(NULL, cache, &link, "ldap://x/c", 0, ca, due),
-        0);
-    CU_ASSERT_EQUAL(
-        dsec_refresher_consider(cfg, cache, &link, NULL, 0, ca, due), 0);
-    CU_ASSERT_EQUAL(
-        dsec_refresher_consider(cfg, cache, &link, "ldap://x/c", 0, NULL, due),
-        0);
-    CU_ASSERT_EQUAL(
-        dsec_refresher_consider(cfg, cache, &link, "ldap://x/c", 0, ca, NULL),
-        0);
+        dsec_refresher_consider(cfg, cache, -1, &link, NULL, 0, ca, due), 0);
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link, "ldap://x/c",
+                                            0, NULL, due),
+                    0);
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link, "ldap://x/c",
+                                            0, ca, NULL),
+                    0);
     dsec_refresher_forget(cache);
     dsec_cache_free(cache);
     dsec_config_free(cfg);
