@@ -87,21 +87,30 @@ static int number_value(const char *v, long long min, long long *out)
     return 1;
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 static int hex_value(const char *v, unsigned char *out, size_t max,
                      size_t *outlen)
 {
     size_t n = strlen(v), i;
-    unsigned int b;
+    int hi, lo;
 
     if (n % 2 != 0 || n / 2 > max) {
         return 0;
     }
     for (i = 0; i < n / 2; i++) {
-        if (sscanf(v + 2 * i, "%2x", &b) != 1 || v[2 * i] == ' '
-            || v[2 * i] == '+' || v[2 * i] == '-') {
+        hi = hex_digit(v[2 * i]);
+        lo = hex_digit(v[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
             return 0;
         }
-        out[i] = (unsigned char)b;
+        out[i] = (unsigned char)(hi * 16 + lo);
     }
     *outlen = n / 2;
     return 1;
