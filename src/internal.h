@@ -123,6 +123,21 @@ dsec_rv dsec_fetch_http(const dsec_fetch_policy *pol, const char *url,
 dsec_rv dsec_fetch_ldap(const dsec_fetch_policy *pol, const char *url,
                         dsec_fetch_result *res, DSEC_ERR *err);
 
+/* fetch_cond.c: HTTP caching headers for fetch_http.c */
+
+struct curl_slist; /* libcurl's */
+
+/* 1 when pol makes the request conditional (a 304 is then an answer). */
+int dsec_fetch_cond_sent(const dsec_fetch_policy *pol);
+
+/* The caching headers of pol's request into *out (NULL: none; free with
+   curl_slist_free_all); 0 when out of memory. */
+int dsec_fetch_cond_headers(const dsec_fetch_policy *pol,
+                            struct curl_slist **out);
+
+/* The ETag and Last-Modified of curl's last response into res. */
+void dsec_fetch_cond_validators(void *curl, dsec_fetch_result *res);
+
 /* proxy.c */
 
 /*

@@ -163,21 +163,85 @@ static dsec_rv accept_new(X509_CRL *crl, X509_CRL *cached,
     return DSEC_OK;
 }
 
-/* Fetch url and parse it: the CRL, or the failure. */
+/* What a fetch of the refresh told besides the CRL. */
+typedef struct {
+    char etag[256];
+    char last_modified[64];
+    int not_modified; /* a 304: the origin (or proxy) still has the same */
+    int via_proxy;
+} answer;
+
+/*
+ * Fetch url and parse it: conditional on m's validators, or with no_cache
+ * (Cache-Control: no-cache) for a proxy to ask the origin. *crl stays NULL
+ * on a 304.
+ */
 static dsec_rv fetch_parse(const dsec_config *cfg, const char *url,
-                           X509_CRL **crl, DSEC_ERR *err)
+                           const dsec_cache_meta *m, int no_cache,
+                           X509_CRL **crl, answer *a, DSEC_ERR *err)
 {
     dsec_fetch_policy pol;
     dsec_fetch_result res;
     dsec_rv rv;
 
+    *crl = NULL;
     dsec_fetch_policy_from_config(cfg, &pol);
+    pol.no_cache = no_cache;
+    pol.if_none_match = m->etag[0] != '\0' ? m->etag : NULL;
+    pol.if_modified_since =
+        m->last_modified[0] != '\0' ? m->last_modified : NULL;
     rv = dsec_fetch_url(&pol, url, &res, err);
-    if (rv == DSEC_OK) {
+    memcpy(a->etag, res.etag, sizeof(a->etag));
+    memcpy(a->last_modified, res.last_modified, sizeof(a->last_modified));
+    a->not_modified = res.not_modified;
+    a->via_proxy = res.via_proxy;
+    if (rv == DSEC_OK && !res.not_modified) {
         rv = dsec_crl_parse(res.data, res.len, crl, err);
     }
     dsec_fetch_result_clear(&res);
     return rv;
+}
+
+/*
+ * An answer through a caching proxy that is no better than what is cached
+ * while that is due, or is past its nextUpdate: the proxy may serve an old
+ * copy, and is asked once more with no-cache.
+ */
+static int ask_origin(const dsec_config *cfg, X509_CRL *got, X509_CRL *cached,
+                      const answer *a, time_t now)
+{
+    X509_CRL *c = got != NULL ? got : cached;
+    time_t next = dsec_crl_next_update(c);
+
+    return a->via_proxy
+           && ((!dsec_refresh_newer(c, cached)
+                && dsec_refresh_due(cached, cfg->max_crl_age, 0, now))
+               || (next != 0 && next <= now));
+}
+
+/* The fetch of the refresh, once more past a caching proxy when needed. */
+static dsec_rv fetch_fresh(const dsec_config *cfg, const char *url,
+                           const dsec_cache_meta *m, X509_CRL *cached,
+                           time_t now, X509_CRL **crl, answer *a, DSEC_ERR *err)
+{
+    dsec_rv rv = fetch_parse(cfg, url, m, 0, crl, a, err);
+
+    if (rv == DSEC_OK && ask_origin(cfg, *crl, cached, a, now)) {
+        X509_CRL_free(*crl);
+        rv = fetch_parse(cfg, url, m, 1, crl, a, err);
+    }
+    return rv;
+}
+
+/* Keep what the answer tells of the URL in its record. */
+static void note_answer(dsec_cache_meta *m, const answer *a)
+{
+    if (a->etag[0] != '\0' || !a->not_modified) {
+        memcpy(m->etag, a->etag, sizeof(m->etag));
+    }
+    if (a->last_modified[0] != '\0' || !a->not_modified) {
+        memcpy(m->last_modified, a->last_modified, sizeof(m->last_modified));
+    }
 }
 
 dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
@@ -187,6 +251,7 @@ dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
     dsec_cache_disk d = { dirfd, 0 };
     dsec_cache_meta m;
     X509_CRL *cached = NULL, *crl = NULL;
+    answer a;
     dsec_rv rv;
 
     *what = DSEC_REFRESH_NOT_DUE;
@@ -204,14 +269,16 @@ dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
         X509_CRL_free(cached);
         return DSEC_OK;
     }
-    rv = fetch_parse(cfg, url, &crl, err);
-    if (rv == DSEC_OK) {
+    memset(&a, 0, sizeof(a));
+    rv = fetch_fresh(cfg, url, &m, cached, now, &crl, &a, err);
+    if (rv == DSEC_OK && crl != NULL) {
         rv = accept_new(crl, cached, &m, now, err);
     }
     m.result = rv;
     m.result_at = (long long)now;
     if (rv == DSEC_OK) {
         m.fetched_at = (long long)now;
+        note_answer(&m, &a);
         *what = DSEC_REFRESH_SAME;
         if (dsec_refresh_newer(crl, cached)) {
             dsec_cache_disk_write_crl(&d, url, crl);

@@ -208,4 +208,29 @@ run_cmd list-empty "$CLI" cache list --config "$WORK/server.cnf"
 expect_no_grep "after purging all: nothing listed" "crl " "$OUT"
 expect_true "s_server still running" kill -0 "$SSERVER_PID"
 
+echo "-- (b) conditional GET: an unchanged CRL is not downloaded again"
+nport=$(free_port)
+make_pki "$WORK/pki2" "http://127.0.0.1:$nport"
+start_nginx "$WWW" "$nport" nginx2
+write_cnf "$WORK/cond.cnf"
+ossl_verify cond-verify "$WORK/cond.cnf" "$PKI/good.pem"
+expect_rc "openssl verify fills the cache from nginx" 0
+run_cmd cond-1 "$CLI" cache refresh --config "$WORK/cond.cnf" --force \
+    "$CDP_BASE/inter.crl"
+expect_grep "first refresh: unchanged" "/inter.crl: unchanged"
+run_cmd cond-2 "$CLI" cache refresh --config "$WORK/cond.cnf" --force \
+    "$CDP_BASE/inter.crl"
+expect_rc "second refresh exits 0" 0
+expect_grep "second refresh: unchanged" "/inter.crl: unchanged"
+mapfile -t codes < <(grep -F '"GET /inter.crl ' "$NGINX_ACCESS_LOG" |
+    awk '{ print $9 " " $10 }')
+expect_true "nginx: verify, then a full GET (${codes[1]:-none})" \
+    test "${codes[0]:-}" = "200 ${inter2_bytes:=$(stat -c %s "$WWW/inter.crl")}" \
+    -a "${codes[1]:-}" = "200 $inter2_bytes"
+expect_true "nginx: the second refresh got 304 and no body (${codes[2]:-none})" \
+    test "${codes[2]:-}" = "304 0"
+expect_true "nginx: three requests of inter.crl" test "${#codes[@]}" -eq 3
+run_cmd cond-list "$CLI" cache list --config "$WORK/cond.cnf"
+expect_grep "after a 304 the last fetch is ok" "/inter.crl .* ok "
+
 finish
