@@ -233,4 +233,33 @@ expect_true "nginx: three requests of inter.crl" test "${#codes[@]}" -eq 3
 run_cmd cond-list "$CLI" cache list --config "$WORK/cond.cnf"
 expect_grep "after a 304 the last fetch is ok" "/inter.crl .* ok "
 
+echo "-- the systemd timer and service of conf/systemd"
+analyze=$(command -v systemd-analyze || true)
+sd="$DSEC_SRC/conf/systemd"
+expect_grep "the service runs cache refresh" \
+    "^ExecStart=/usr/local/bin/domainsec cache refresh$" \
+    "$sd/domainsec-refresh.service"
+expect_grep "the timer runs every 5 minutes" "^OnUnitActiveSec=5min$" \
+    "$sd/domainsec-refresh.timer"
+expect_grep "the timer spreads a fleet" "^RandomizedDelaySec=" \
+    "$sd/domainsec-refresh.timer"
+if [[ -z "$analyze" ]]; then
+    echo "note: systemd-analyze not installed: the units are not parsed"
+else
+    units="$WORK/units"
+    mkdir -p "$units"
+    sed "s|/usr/local/bin/domainsec|$CLI|" "$sd/domainsec-refresh.service" \
+        >"$units/domainsec-refresh.service"
+    cp "$sd/domainsec-refresh.timer" "$units/"
+    run_cmd analyze env "SYSTEMD_UNIT_PATH=$units:" "$analyze" verify \
+        domainsec-refresh.timer domainsec-refresh.service
+    expect_rc "systemd-analyze verify: timer and service" 0
+    expect_no_grep "systemd-analyze: no complaint" "domainsec-refresh"
+    printf 'NoSuchKey=1\n' >>"$units/domainsec-refresh.timer"
+    run_cmd analyze-bad env "SYSTEMD_UNIT_PATH=$units:" "$analyze" verify \
+        domainsec-refresh.timer
+    expect_grep "systemd-analyze really reads the timer" \
+        "domainsec-refresh\.timer:.*NoSuchKey"
+fi
+
 finish
