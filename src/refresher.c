@@ -221,13 +221,22 @@ static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
     return rv;
 }
 
-/* When url may be queued again after a refresh that gave nothing newer:
-   a quarter of the time left to nextUpdate, 1 s to an hour. */
-static time_t retry_at(X509_CRL *crl, time_t now)
+/*
+ * When url may be queued again after a refresh that gave nothing newer (or
+ * failed): a quarter of the CRL's refresh interval (thisUpdate to its
+ * refresh point) or of the time left to nextUpdate, whichever is shorter;
+ * 1 s to an hour.
+ */
+static time_t retry_at(X509_CRL *crl, long max_age, time_t now)
 {
-    time_t next = dsec_crl_next_update(crl), wait = 1;
+    time_t next = dsec_crl_next_update(crl), this_upd, wait = 3600;
+    time_t point = dsec_refresh_point(crl, max_age);
 
-    if (next > now) {
+    if (dsec_time_of(X509_CRL_get0_lastUpdate(crl), &this_upd)
+        && point > this_upd) {
+        wait = (point - this_upd) / 4;
+    }
+    if (next > now && (next - now) / 4 < wait) {
         wait = (next - now) / 4;
     }
     wait = wait < 1 ? 1 : wait > 3600 ? 3600 : wait;
@@ -254,7 +263,9 @@ static void run(job *j)
                                         : "failed");
     pthread_mutex_lock(&q.lock);
     remember(j->cache, j->url,
-             rv == DSEC_OK ? now : retry_at(j->cached, time(NULL)));
+             rv == DSEC_OK
+                 ? now
+                 : retry_at(j->cached, j->cfg->max_crl_age, time(NULL)));
     pthread_mutex_unlock(&q.lock);
 }
 
