@@ -31,9 +31,8 @@ static int header_value_ok(const char *v, size_t len)
 
 int dsec_fetch_cond_sent(const dsec_fetch_policy *pol)
 {
-    return !pol->no_cache
-           && (header_value_ok(pol->if_none_match, 256)
-               || header_value_ok(pol->if_modified_since, 64));
+    return header_value_ok(pol->if_none_match, 256)
+           || header_value_ok(pol->if_modified_since, 64);
 }
 
 /* Append "name: value" to *list; 0 when out of memory. */

@@ -204,29 +204,31 @@ static dsec_rv fetch_parse(const dsec_config *cfg, const char *url,
 
 /*
  * An answer through a caching proxy that is no better than what is cached
- * while that is due, or is past its nextUpdate: the proxy may serve an old
- * copy, and is asked once more with no-cache.
+ * while that is due (or the refresh is forced), or is past its nextUpdate:
+ * the proxy may serve an old copy, and is asked once more with no-cache.
  */
 static int ask_origin(const dsec_config *cfg, X509_CRL *got, X509_CRL *cached,
-                      const answer *a, time_t now)
+                      const answer *a, int force, time_t now)
 {
     X509_CRL *c = got != NULL ? got : cached;
     time_t next = dsec_crl_next_update(c);
 
     return a->via_proxy
            && ((!dsec_refresh_newer(c, cached)
-                && dsec_refresh_due(cached, cfg->max_crl_age, 0, now))
+                && (force
+                    || dsec_refresh_due(cached, cfg->max_crl_age, 0, now)))
                || (next != 0 && next <= now));
 }
 
 /* The fetch of the refresh, once more past a caching proxy when needed. */
 static dsec_rv fetch_fresh(const dsec_config *cfg, const char *url,
                            const dsec_cache_meta *m, X509_CRL *cached,
-                           time_t now, X509_CRL **crl, answer *a, DSEC_ERR *err)
+                           int force, time_t now, X509_CRL **crl, answer *a,
+                           DSEC_ERR *err)
 {
     dsec_rv rv = fetch_parse(cfg, url, m, 0, crl, a, err);
 
-    if (rv == DSEC_OK && ask_origin(cfg, *crl, cached, a, now)) {
+    if (rv == DSEC_OK && ask_origin(cfg, *crl, cached, a, force, now)) {
         X509_CRL_free(*crl);
         rv = fetch_parse(cfg, url, m, 1, crl, a, err);
     }
@@ -270,7 +272,7 @@ dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
         return DSEC_OK;
     }
     memset(&a, 0, sizeof(a));
-    rv = fetch_fresh(cfg, url, &m, cached, now, &crl, &a, err);
+    rv = fetch_fresh(cfg, url, &m, cached, force, now, &crl, &a, err);
     if (rv == DSEC_OK && crl != NULL) {
         rv = accept_new(crl, cached, &m, now, err);
     }

@@ -42,8 +42,8 @@ typedef struct {
     const char *deny_networks; /* NULL: none; else checked by netdeny.c */
     /* per request, HTTP only; all unset by dsec_fetch_policy_from_config:
        validators of the cached CRL (a conditional GET: 304 is DSEC_OK with
-       res->not_modified), or no_cache: Cache-Control: no-cache, so that a
-       caching proxy asks the origin */
+       res->not_modified), and no_cache: Cache-Control: no-cache, so that a
+       caching proxy asks the origin (conditionally, with the validators) */
     const char *if_none_match;
     const char *if_modified_since;
     int no_cache;
