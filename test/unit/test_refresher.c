@@ -3,13 +3,15 @@
  * Unit tests of src/refresher.c: a cached CRL past its refresh point
  * queues one background refresh per URL (de-duplicated while queued or
  * running, paced after one that gave nothing newer), one before it queues
- * nothing, and a cache being freed waits for its running job. The URLs
+ * nothing, a cache being freed waits for its running job, and a forked
+ * child starts a worker of its own. The URLs
  * use a scheme cdp_schemes does not allow: the fetch fails at once, no
  * network.
  */
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <CUnit/Basic.h>
 #include <openssl/x509.h>
 #include "domainsec/cache.h"
@@ -142,9 +144,63 @@ static void test_refresher_bad_input(void)
     X509_CRL_free(due);
 }
 
+/*
+ * Hosts fork after the worker started (nginx, Postfix): the child has no
+ * worker thread and none of the parent's jobs; its first need starts its
+ * own worker, which runs the job.
+ */
+static void test_refresher_fork(void)
+{
+    dsec_config *cfg = dsec_config_new();
+    dsec_cache *cache = dsec_cache_new(16);
+    X509_CRL *due = tu_crl(ca, ca_key, -900, 100, NULL, 0, 0);
+    dsec_link link;
+    unsigned long before;
+    int status = -1, code;
+    pid_t pid;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(due);
+    cfg->cdp_schemes = DSEC_SCHEME_HTTP;
+    cfg->fail_cache = 0;
+    memset(&link, 0, sizeof(link));
+    link.cert = leaf;
+    link.issuer = ca;
+    /* the parent's worker exists */
+    CU_ASSERT_EQUAL(dsec_refresher_consider(cfg, cache, -1, &link,
+                                            "ldap://crl.invalid/p", 0, ca, due),
+                    1);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        code = dsec_refresher_pending() == 0 ? 0 : 10;
+        before = dsec_refresher_done();
+        if (code == 0
+            && dsec_refresher_consider(cfg, cache, -1, &link,
+                                       "ldap://crl.invalid/c", 0, ca, due)
+                   != 1) {
+            code = 11;
+        }
+        settle();
+        if (code == 0 && dsec_refresher_done() - before != 1) {
+            code = 12; /* no worker ran the child's job */
+        }
+        _exit(code);
+    }
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(status));
+    CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+    settle();
+    dsec_refresher_forget(cache);
+    dsec_cache_free(cache);
+    dsec_config_free(cfg);
+    X509_CRL_free(due);
+}
+
 static CU_TestInfo tests[] = {
     { "test_refresher_dedup", test_refresher_dedup },
     { "test_refresher_bad_input", test_refresher_bad_input },
+    { "test_refresher_fork", test_refresher_fork },
     CU_TEST_INFO_NULL,
 };
 
