@@ -66,6 +66,8 @@ static dsprov_ctx_status open_dirs(DSPROV_CTX *ctx, char *why, size_t whylen)
         DSPROV_raise(ctx->handle, DSPROV_R_ENGINE, "%s", err.msg);
         goto broken;
     }
+    /* a host process refreshes CRLs ahead, in the background */
+    dsec_engine_set_refresh_ahead(ctx->eng, 1);
     if (dsec_certdir_open(cfg->trust_dirs, &ctx->roots, &err) != DSEC_OK) {
         DSPROV_raise(ctx->handle, DSPROV_R_TRUST_DIRS, "trust_dirs: %s",
                      err.msg);

@@ -513,6 +513,29 @@ dsec_rv dsec_cache_fetch_once(dsec_cache *c, const char *url, time_t now,
     return rv;
 }
 
+void dsec_cache_forget_all(dsec_cache *c)
+{
+    struct entry **pp, *e;
+    size_t i;
+
+    if (c == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    for (i = 0; i < CACHE_BUCKETS; i++) {
+        for (pp = &c->buckets[i]; (e = *pp) != NULL;) {
+            if (e->fetching) {
+                pp = &e->next;
+                continue;
+            }
+            *pp = e->next;
+            entry_free(e);
+            c->count--;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
 size_t dsec_cache_count(dsec_cache *c)
 {
     size_t n;

@@ -421,3 +421,14 @@ void dsec_cache_disk_unlock(int fd)
         close(fd); /* releases the flock */
     }
 }
+
+void dsec_cache_disk_name(const char *url, const char *ext, char name[80])
+{
+    file_name(url, ext, name);
+}
+
+int dsec_cache_disk_put(const dsec_cache_disk *d, const char *name,
+                        const void *data, size_t len)
+{
+    return write_atomic(d, name, data, len);
+}

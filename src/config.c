@@ -27,6 +27,7 @@ const char *const dsec_config_directives[DSEC_D_COUNT] = {
     "max_crl_size", "stale_grace",     "fail_cache",     "cdp_schemes",
     "log",          "log_level",       "max_path_depth", "max_signature_checks",
     "delta_crl",    "allow_redirects", "deny_networks",  "verdict_ttl",
+    "max_crl_age",
 };
 
 #define MAX_FETCH_TIMEOUT 300
@@ -35,6 +36,7 @@ const char *const dsec_config_directives[DSEC_D_COUNT] = {
 #define MAX_PATH_DEPTH 32
 #define MAX_SIGNATURE_CHECKS 10000
 #define MAX_VERDICT_TTL 86400L
+#define MAX_CRL_AGE (30L * 24 * 3600)
 
 dsec_config *dsec_config_new(void)
 {
@@ -64,6 +66,7 @@ dsec_config *dsec_config_new(void)
     cfg->max_signature_checks = DSEC_DEFAULT_MAX_SIGNATURE_CHECKS;
     cfg->allow_redirects = DSEC_REDIRECTS_SAME_ORIGIN;
     cfg->verdict_ttl = DSEC_DEFAULT_VERDICT_TTL;
+    cfg->max_crl_age = DSEC_DEFAULT_MAX_CRL_AGE;
     return cfg;
 }
 
@@ -235,6 +238,8 @@ static const directive_row directive_rows[DSEC_D_COUNT] = {
     [DSEC_D_DENY_NETWORKS] = ROW(deny_networks, KIND_NETWORKS, expect_networks),
     [DSEC_D_VERDICT_TTL] =
         ROW_RANGE(verdict_ttl, KIND_SECONDS, 1, MAX_VERDICT_TTL),
+    [DSEC_D_MAX_CRL_AGE] =
+        ROW_RANGE(max_crl_age, KIND_SECONDS, 60, MAX_CRL_AGE),
 };
 
 /* KIND_KEYWORD fields are enums stored and read as int. */

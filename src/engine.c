@@ -11,6 +11,7 @@
 #include <string.h>
 #include <openssl/x509.h>
 #include "domainsec/cdp.h"
+#include "domainsec/cache_meta.h"
 #include "domainsec/engine.h"
 #include "internal.h"
 
@@ -22,6 +23,9 @@ enum { PASS_CACHE, PASS_NETWORK, PASS_GRACE, PASSES };
 struct dsec_engine {
     const dsec_config *cfg; /* borrowed */
     dsec_cache *cache;
+    int refresh_ahead;
+    int cache_fd; /* borrowed, or -1 */
+    dsec_cache_meta_gen gen; /* what was last seen of purge.gen */
 };
 
 dsec_engine *dsec_engine_new(const dsec_config *cfg, int cache_fd,
@@ -41,6 +45,8 @@ dsec_engine *dsec_engine_new(const dsec_config *cfg, int cache_fd,
         return NULL;
     }
     eng->cfg = cfg;
+    eng->cache_fd = cache_fd;
+    pthread_mutex_init(&eng->gen.lock, NULL);
     if (cache_fd >= 0) {
         dsec_cache_set_dir(eng->cache, cache_fd);
     }
@@ -53,13 +59,22 @@ void dsec_engine_free(dsec_engine *eng)
     if (eng == NULL) {
         return;
     }
+    dsec_refresher_forget(eng->cache);
     dsec_cache_free(eng->cache);
+    pthread_mutex_destroy(&eng->gen.lock);
     free(eng);
 }
 
 const dsec_config *dsec_engine_config(const dsec_engine *eng)
 {
     return eng != NULL ? eng->cfg : NULL;
+}
+
+void dsec_engine_set_refresh_ahead(dsec_engine *eng, int on)
+{
+    if (eng != NULL) {
+        eng->refresh_ahead = on;
+    }
 }
 
 dsec_cache *dsec_engine_cache(dsec_engine *eng)
@@ -95,11 +110,23 @@ static dsec_rv from_uris(dsec_gather *g, const dsec_cdp_list *list,
         if (pass == PASS_CACHE) {
             rv = dsec_gather_from_cache(g, url, w);
             state[i] = rv != DSEC_ERR_NOT_FOUND;
+            if (rv == DSEC_OK && g->refresh_ahead && w->base == NULL) {
+                /* past its refresh point: fetched in the background */
+                dsec_refresher_consider(g->cfg, g->cache, g->meta_fd, &g->fresh,
+                                        url, w->dp, w->signer,
+                                        g->out->v[g->out->n - 1].crl);
+            }
         } else if (pass == PASS_NETWORK) {
             if (g->stop) {
                 continue;
             }
             rv = dsec_gather_from_network(g, url, w);
+            if (rv != DSEC_ERR_NOT_FOUND) {
+                dsec_cache_meta_note(
+                    g->meta_fd, url, rv,
+                    rv == DSEC_OK ? g->out->v[g->out->n - 1].crl : NULL,
+                    rv == DSEC_OK ? w->signer : NULL);
+            }
         } else {
             rv = dsec_gather_from_grace(g, url, w);
         }
@@ -228,6 +255,12 @@ dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
     g.depth = depth;
     g.out = out;
     g.rep = rep;
+    g.refresh_ahead = eng->refresh_ahead;
+    g.meta_fd = eng->cache_fd;
+    if (dsec_cache_meta_purged(eng->cache_fd, &eng->gen, time(NULL))) {
+        /* `domainsec cache purge` or `refresh`: what memory holds is old */
+        dsec_cache_forget_all(eng->cache);
+    }
     g.last = DSEC_ERR_NO_CDP;
     rv = dsec_cdp_extract(link->cert, &cdps);
     if (rv != DSEC_OK) {

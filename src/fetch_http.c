@@ -70,6 +70,7 @@ struct fetch_http {
     char *redirect; /* the target this hop redirects to, malloc'ed */
     dsec_fetch_result *res;
     CURL *curl;
+    struct curl_slist *headers; /* caching headers (fetch_cond.c) */
     struct fetch_sink sink;
     const char *proxy; /* NULL: direct */
     unsigned int scheme;
@@ -351,6 +352,8 @@ static int fetch_http_setopts(struct fetch_http *f)
     FETCH_SETOPT(CURLOPT_UNRESTRICTED_AUTH, 0L);
     FETCH_SETOPT(CURLOPT_COOKIEFILE, NULL);
     FETCH_SETOPT(CURLOPT_NOPROXY, "");
+    ok = ok && dsec_fetch_cond_headers(f->pol, &f->headers);
+    FETCH_SETOPT(CURLOPT_HTTPHEADER, f->headers);
 #undef FETCH_SETOPT
     return ok;
 }
@@ -384,6 +387,13 @@ static dsec_rv fetch_http_outcome(struct fetch_http *f, CURLcode rc,
                    ? DSEC_OK
                    : dsec_err_set(err, DSEC_ERR_NOMEM, 0,
                                   "out of memory fetching %s", f->masked);
+    }
+    if (rc == CURLE_OK && (status == 200 || status == 304)) {
+        dsec_fetch_cond_validators(f->curl, res);
+        res->not_modified = status == 304 && dsec_fetch_cond_sent(f->pol);
+        if (res->not_modified) {
+            return DSEC_OK;
+        }
     }
     if ((rc == CURLE_OK && status != 200) || f->sink.bad_status
         || (rc == CURLE_FILESIZE_EXCEEDED && status != 200 && status != 0)) {
@@ -561,5 +571,6 @@ done:
     free(f.owned);
     free(f.redirect);
     curl_easy_cleanup(f.curl);
+    curl_slist_free_all(f.headers);
     return rv;
 }

@@ -261,6 +261,27 @@ static dsec_rv fetch_one_within(const dsec_config *engcfg, const char *url,
     return DSEC_OK;
 }
 
+dsec_rv dsec_gather_refetch(const dsec_config *cfg, const dsec_link *link,
+                            const char *url, dsec_gather_want *w,
+                            X509_CRL **out, DSEC_ERR *err)
+{
+    dsec_attempt att;
+    X509_CRL *crl = NULL;
+    dsec_rv rv;
+
+    memset(&att, 0, sizeof(att));
+    rv = fetch_one_within(cfg, url, 0, &crl, &att, err);
+    if (rv == DSEC_OK) {
+        rv = check_crl(link, w, url, crl, NULL, err);
+    }
+    if (rv != DSEC_OK) {
+        X509_CRL_free(crl);
+        return rv;
+    }
+    *out = crl;
+    return DSEC_OK;
+}
+
 /* The verification's fetch time is spent: url is not fetched. */
 static dsec_rv budget_spent(dsec_gather *g, const char *url)
 {

@@ -7,7 +7,9 @@
 #ifndef DOMAINSEC_SRC_INTERNAL_H
 #define DOMAINSEC_SRC_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -121,6 +123,21 @@ dsec_rv dsec_fetch_http(const dsec_fetch_policy *pol, const char *url,
                         dsec_fetch_result *res, DSEC_ERR *err);
 dsec_rv dsec_fetch_ldap(const dsec_fetch_policy *pol, const char *url,
                         dsec_fetch_result *res, DSEC_ERR *err);
+
+/* fetch_cond.c: HTTP caching headers for fetch_http.c */
+
+struct curl_slist; /* libcurl's */
+
+/* 1 when pol makes the request conditional (a 304 is then an answer). */
+int dsec_fetch_cond_sent(const dsec_fetch_policy *pol);
+
+/* The caching headers of pol's request into *out (NULL: none; free with
+   curl_slist_free_all); 0 when out of memory. */
+int dsec_fetch_cond_headers(const dsec_fetch_policy *pol,
+                            struct curl_slist **out);
+
+/* The ETag and Last-Modified of curl's last response into res. */
+void dsec_fetch_cond_validators(void *curl, dsec_fetch_result *res);
 
 /* proxy.c */
 
@@ -426,6 +443,8 @@ typedef struct {
     dsec_report *rep; /* may be NULL */
     int fetches; /* network fetches made for this certificate */
     int stop; /* no more fetches: the fetch time or fetch limit is spent */
+    int refresh_ahead; /* queue background refreshes (refresher.c) */
+    int meta_fd; /* the cache directory for the records, or -1 */
     dsec_rv last; /* the error of the last attempt */
     const char *last_url;
 } dsec_gather;
@@ -462,6 +481,16 @@ dsec_rv dsec_gather_from_network(dsec_gather *g, const char *url,
 dsec_rv dsec_gather_from_grace(dsec_gather *g, const char *url,
                                dsec_gather_want *w);
 
+/*
+ * Fetch url (fetch_timeout) and check the CRL for w with link, the way
+ * from_network accepts one (dsec_decide_check through link's signer
+ * resolver), without recording anything: for a background refresh. DSEC_OK:
+ * *out is the accepted CRL, w's signer and key_id filled.
+ */
+dsec_rv dsec_gather_refetch(const dsec_config *cfg, const dsec_link *link,
+                            const char *url, dsec_gather_want *w,
+                            X509_CRL **out, DSEC_ERR *err);
+
 /* The outcome for g's depth in the report: rv, url (may be NULL), detail. */
 void dsec_gather_depth(dsec_gather *g, dsec_rv rv, const char *url,
                        const char *detail);
@@ -469,6 +498,50 @@ void dsec_gather_depth(dsec_gather *g, dsec_rv rv, const char *url,
 /* Record an attempt on url that was not made: rv, and why. */
 void dsec_gather_skip(dsec_gather *g, const char *url, dsec_rv rv,
                       const char *why);
+
+/* ---- src/cache_meta.c: the purge generation, seen by running processes ---- */
+
+/* What a process last saw of cache_dir/purge.gen. */
+typedef struct {
+    pthread_mutex_t lock;
+    time_t checked; /* the second of the last look: at most one per second */
+    int known;
+    dev_t dev;
+    ino_t ino;
+    long long mtime; /* ns */
+} dsec_cache_meta_gen;
+
+/*
+ * 1 when purge.gen of dirfd was replaced since g's last look (a purge or a
+ * refresh by the CLI: drop the memory copies). One fstatat per second at
+ * most, per g.
+ */
+int dsec_cache_meta_purged(int dirfd, dsec_cache_meta_gen *g, time_t now);
+
+/* ---- src/cache.c, for the purge: drop every idle memory entry ---- */
+void dsec_cache_forget_all(dsec_cache *cache);
+
+/* ---- src/refresher.c: background refresh in a host process ---- */
+
+#define DSEC_REFRESHER_QUEUE 64 /* jobs waiting at most */
+#define DSEC_REFRESHER_RECENT 256 /* URLs whose last refresh is remembered */
+
+/*
+ * A verification used cached (verified by signer, for link->cert through
+ * DP dp) for url (its record in the cache directory meta_fd, or -1): when it is past its refresh point, queue a background
+ * refresh of url unless one is queued or running, or one gave nothing newer
+ * lately. Never waits on the network. 1 when a job was queued.
+ */
+int dsec_refresher_consider(const dsec_config *cfg, dsec_cache *cache,
+                            int meta_fd, const dsec_link *link, const char *url,
+                            int dp, X509 *signer, X509_CRL *cached);
+
+/* Drop the jobs of cache and wait for its running one: before freeing it. */
+void dsec_refresher_forget(const dsec_cache *cache);
+
+/* Jobs queued or running; jobs finished since the process started. */
+size_t dsec_refresher_pending(void);
+unsigned long dsec_refresher_done(void);
 
 /* ---- src/cache_disk.c: the disk layer of the CRL cache ---- */
 
@@ -505,6 +578,14 @@ dsec_rv dsec_cache_disk_read_failure(const dsec_cache_disk *d, const char *url,
 /* Record a failure of url for the other processes, until `until`. */
 void dsec_cache_disk_write_failure(dsec_cache_disk *d, const char *url,
                                    const DSEC_ERR *err, time_t until);
+
+/* The file of url with extension ext (".crl", ".meta", ...) in the cache
+   directory: the URL's SHA-256 in hex, then ext. */
+void dsec_cache_disk_name(const char *url, const char *ext, char name[80]);
+
+/* Write data as name in the cache directory atomically; 0 on failure. */
+int dsec_cache_disk_put(const dsec_cache_disk *d, const char *name,
+                        const void *data, size_t len);
 
 /* Lock url's fetch across processes, waiting until deadline (CLOCK_REALTIME)
    at most: the descriptor holding the lock, or -1 (then fetch anyway). */

@@ -56,6 +56,7 @@ typedef enum {
     DSEC_D_ALLOW_REDIRECTS,
     DSEC_D_DENY_NETWORKS,
     DSEC_D_VERDICT_TTL,
+    DSEC_D_MAX_CRL_AGE,
     DSEC_D_COUNT
 } dsec_directive;
 
@@ -83,6 +84,8 @@ typedef struct dsec_config {
     dsec_redirect_mode allow_redirects;
     char *deny_networks; /* CIDR blocks never connected to; NULL: none */
     long verdict_ttl; /* seconds a recorded leaf verdict lives */
+    long
+        max_crl_age; /* seconds after thisUpdate a CRL is refreshed at the latest */
 } dsec_config;
 
 #define DSEC_DEFAULT_TRUST_DIRS "/etc/domainsec/roots"
@@ -96,6 +99,7 @@ typedef struct dsec_config {
 #define DSEC_DEFAULT_MAX_PATH_DEPTH 10
 #define DSEC_DEFAULT_MAX_SIGNATURE_CHECKS 100
 #define DSEC_DEFAULT_VERDICT_TTL 300
+#define DSEC_DEFAULT_MAX_CRL_AGE 86400
 
 /* A config holding every default. */
 dsec_config *dsec_config_new(void);

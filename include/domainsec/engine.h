@@ -38,6 +38,13 @@ const dsec_config *dsec_engine_config(const dsec_engine *eng);
 dsec_cache *dsec_engine_cache(dsec_engine *eng);
 
 /*
+ * on: a cached CRL past its refresh point (refresh.h) is still used, and
+ * refreshed by a background thread (the provider, in host processes); off
+ * (the default: the CLI, which exits): it is used until nextUpdate.
+ */
+void dsec_engine_set_refresh_ahead(dsec_engine *eng, int on);
+
+/*
  * Gather the CRLs of link->cert for depth into out, from its CRL
  * Distribution Points: DP by DP until the CRLs gathered cover every reason,
  * a complete CRL accepted for that DP by dsec_decide_check (issuer, scope,

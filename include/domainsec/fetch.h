@@ -19,6 +19,12 @@ typedef struct {
     int via_proxy; /* 1 when the request went through http_proxy */
     int redirects; /* redirects followed */
     char route[128]; /* "direct" or "proxy http://host:port" (masked) */
+    /* HTTP validators of the response ("" when none), for the next
+       conditional GET */
+    char etag[256];
+    char last_modified[64];
+    /* a conditional GET was answered 304: DSEC_OK without data */
+    int not_modified;
 } dsec_fetch_result;
 
 /*
@@ -34,6 +40,13 @@ typedef struct {
     long fail_cache; /* seconds an unreachable proxy is remembered */
     dsec_redirect_mode allow_redirects;
     const char *deny_networks; /* NULL: none; else checked by netdeny.c */
+    /* per request, HTTP only; all unset by dsec_fetch_policy_from_config:
+       validators of the cached CRL (a conditional GET: 304 is DSEC_OK with
+       res->not_modified), and no_cache: Cache-Control: no-cache, so that a
+       caching proxy asks the origin (conditionally, with the validators) */
+    const char *if_none_match;
+    const char *if_modified_since;
+    int no_cache;
 } dsec_fetch_policy;
 
 /* The fetch policy of cfg (all zero for NULL), borrowing cfg's strings. */

@@ -35,6 +35,7 @@ int dsec_cli_trust(int argc, char **argv);
 int dsec_cli_fetch(int argc, char **argv);
 int dsec_cli_doctor(int argc, char **argv);
 int dsec_cli_policyd(int argc, char **argv);
+int dsec_cli_cache(int argc, char **argv);
 
 /* options.c: how a subcommand's command line is read. */
 typedef struct {

@@ -28,6 +28,8 @@ static const struct cli_cmd cli_cmds[] = {
       "list the trust anchors and cross-certificates (trust list)" },
     { "policyd", dsec_cli_policyd,
       "Postfix policy service answering from the recorded verdicts" },
+    { "cache", dsec_cli_cache,
+      "list, refresh, purge the CRL cache; Prometheus metrics" },
     { NULL, NULL, NULL }
 };
 

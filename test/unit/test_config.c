@@ -38,6 +38,7 @@ static void test_config_defaults(void)
     CU_ASSERT_EQUAL(cfg->allow_redirects, DSEC_REDIRECTS_SAME_ORIGIN);
     CU_ASSERT_PTR_NULL(cfg->deny_networks);
     CU_ASSERT_EQUAL(cfg->verdict_ttl, 300);
+    CU_ASSERT_EQUAL(cfg->max_crl_age, 86400);
     CU_ASSERT_PTR_NULL(cfg->http_proxy);
     CU_ASSERT_PTR_NOT_NULL(cfg->trust_dirs);
     if (cfg->trust_dirs != NULL) {
@@ -78,6 +79,7 @@ static void test_config_directive_names(void)
         "allow_redirects",
         "deny_networks",
         "verdict_ttl",
+        "max_crl_age",
     };
     int i;
 
@@ -168,6 +170,10 @@ static void test_config_good_values(void)
     CU_ASSERT_EQUAL(cfg->verdict_ttl, 86400);
     set_ok(cfg, "verdict_ttl", "1");
     CU_ASSERT_EQUAL(cfg->verdict_ttl, 1);
+    set_ok(cfg, "max_crl_age", "60");
+    CU_ASSERT_EQUAL(cfg->max_crl_age, 60);
+    set_ok(cfg, "max_crl_age", "2592000");
+    CU_ASSERT_EQUAL(cfg->max_crl_age, 2592000);
 
     set_ok(cfg, "cdp_schemes", "http,ldap,https");
     CU_ASSERT_EQUAL(cfg->cdp_schemes,
@@ -302,6 +308,8 @@ static void test_config_bad_values(void)
     CU_ASSERT_EQUAL(cfg->max_signature_checks,
                     DSEC_DEFAULT_MAX_SIGNATURE_CHECKS);
     set_bad(cfg, "verdict_ttl", "0");
+    set_bad(cfg, "max_crl_age", "59");
+    set_bad(cfg, "max_crl_age", "2592001");
     set_bad(cfg, "verdict_ttl", "86401");
     set_bad(cfg, "verdict_ttl", "5m");
     CU_ASSERT_EQUAL(cfg->verdict_ttl, DSEC_DEFAULT_VERDICT_TTL);
