@@ -207,7 +207,7 @@ dsec_rv dsec_cache_meta_read(int dirfd, const char *url, dsec_cache_meta *m)
 
 int dsec_cache_meta_write(int dirfd, const dsec_cache_meta *m)
 {
-    dsec_cache_disk d = { dirfd, 0 };
+    dsec_cache_disk d = { dirfd, 0, 0 };
     char *buf, name[80];
     size_t len = 0, i;
     int ok;
@@ -281,7 +281,7 @@ size_t dsec_cache_meta_list(int dirfd, dsec_cache_meta **out)
 
 X509_CRL *dsec_cache_meta_crl(int dirfd, const char *url)
 {
-    dsec_cache_disk d = { dirfd, 0 };
+    dsec_cache_disk d = { dirfd, 0, 0 };
 
     return dirfd >= 0 && url != NULL ? dsec_cache_disk_read_crl(&d, url) : NULL;
 }
@@ -320,7 +320,7 @@ void dsec_cache_meta_note(int dirfd, const char *url, dsec_rv rv, X509_CRL *crl,
 
 int dsec_cache_meta_bump(int dirfd)
 {
-    dsec_cache_disk d = { dirfd, 0 };
+    dsec_cache_disk d = { dirfd, 0, 0 };
     char buf[64];
     int n = snprintf(buf, sizeof(buf), "%lld %ld\n", (long long)time(NULL),
                      (long)getpid());

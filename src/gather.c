@@ -261,18 +261,28 @@ static dsec_rv fetch_one_within(const dsec_config *engcfg, const char *url,
     return DSEC_OK;
 }
 
-dsec_rv dsec_gather_refetch(const dsec_config *cfg, const dsec_link *link,
-                            const char *url, dsec_gather_want *w,
-                            X509_CRL **out, DSEC_ERR *err)
+dsec_rv dsec_gather_refetch(const dsec_config *cfg, dsec_cache *cache,
+                            const dsec_link *link, const char *url,
+                            dsec_gather_want *w, X509_CRL **out, DSEC_ERR *err)
 {
+    want_signers ws = { link, w };
+    unsigned char key_id[32];
     dsec_attempt att;
+    dsec_gather g;
     X509_CRL *crl = NULL;
+    int key_known = 0;
     dsec_rv rv;
 
     memset(&att, 0, sizeof(att));
-    rv = fetch_one_within(cfg, url, 0, &crl, &att, err);
+    memset(&g, 0, sizeof(g));
+    g.cfg = cfg;
+    g.cache = cache;
+    g.link = link;
+    g.depth = -1;
+    rv =
+        fetch_one_within(cfg, url, 0, &ws, &crl, key_id, &key_known, &att, err);
     if (rv == DSEC_OK) {
-        rv = check_crl(link, w, url, crl, NULL, err);
+        rv = check_crl(&g, link, w, url, crl, key_known ? key_id : NULL, err);
     }
     if (rv != DSEC_OK) {
         X509_CRL_free(crl);

@@ -250,7 +250,7 @@ dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
                          int force, time_t now, dsec_refresh_outcome *what,
                          DSEC_ERR *err)
 {
-    dsec_cache_disk d = { dirfd, 0 };
+    dsec_cache_disk d = { dirfd, 0, cfg != NULL ? cfg->fail_cache : 0 };
     dsec_cache_meta m;
     X509_CRL *cached = NULL, *crl = NULL;
     answer a;

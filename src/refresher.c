@@ -176,6 +176,16 @@ static dsec_rv job_signer(void *arg, const dsec_crl_in *c, X509 **signer,
                         "%s", e.rv != DSEC_OK ? e.msg : "no CRL issuer");
 }
 
+/* The job's candidates (a dsec_crl_signers_fn): the same one certificate,
+   so the new CRL's signature is checked before its entries are decoded. */
+static int job_cands(void *arg, const X509_NAME *issuer, STACK_OF(X509) * out)
+{
+    job *j = arg;
+
+    (void)issuer;
+    return X509_add_cert(out, j->signer, X509_ADD_FLAG_UP_REF);
+}
+
 /* Once the single flight of the job's URL is ours (a dsec_cache_fetch_fn). */
 static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
                         dsec_cache_fetched *keep)
@@ -196,10 +206,11 @@ static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
     link.now = time(NULL);
     link.delta = j->cfg->delta_crl;
     link.signer = job_signer;
+    link.cands = job_cands;
     link.arg = j;
     memset(&w, 0, sizeof(w));
     w.dp = j->dp;
-    rv = dsec_gather_refetch(j->cfg, &link, j->url, &w, &crl, &err);
+    rv = dsec_gather_refetch(j->cfg, j->cache, &link, j->url, &w, &crl, &err);
     if (rv == DSEC_OK && dsec_refresh_newer(crl, j->cached) && w.key_known) {
         dsec_cache_meta_note(j->meta_fd, j->url, DSEC_OK, crl, j->signer);
         keep->crl = crl;
