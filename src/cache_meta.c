@@ -287,7 +287,8 @@ X509_CRL *dsec_cache_meta_crl(int dirfd, const char *url)
 }
 
 void dsec_cache_meta_note(int dirfd, const char *url, dsec_rv rv, X509_CRL *crl,
-                          X509 *signer)
+                          X509 *signer, const char *etag,
+                          const char *last_modified)
 {
     dsec_cache_meta m;
     unsigned char *p;
@@ -302,6 +303,15 @@ void dsec_cache_meta_note(int dirfd, const char *url, dsec_rv rv, X509_CRL *crl,
     }
     m.result = rv;
     m.result_at = (long long)time(NULL);
+    if (etag != NULL) {
+        snprintf(m.etag, sizeof(m.etag), "%s", etag);
+    }
+    if (last_modified != NULL) {
+        snprintf(m.last_modified, sizeof(m.last_modified), "%s", last_modified);
+    }
+    if (rv == DSEC_OK && crl == NULL) {
+        m.fetched_at = m.result_at; /* confirmed unchanged (304) */
+    }
     if (rv == DSEC_OK && crl != NULL) {
         m.fetched_at = m.result_at;
         m.bytes = i2d_X509_CRL(crl, NULL);

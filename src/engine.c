@@ -125,7 +125,9 @@ static dsec_rv from_uris(dsec_gather *g, const dsec_cdp_list *list,
                 dsec_cache_meta_note(
                     g->meta_fd, url, rv,
                     rv == DSEC_OK ? g->out->v[g->out->n - 1].crl : NULL,
-                    rv == DSEC_OK ? w->signer : NULL);
+                    rv == DSEC_OK ? w->signer : NULL,
+                    rv == DSEC_OK ? g->got.etag : NULL,
+                    rv == DSEC_OK ? g->got.last_modified : NULL);
             }
         } else {
             rv = dsec_gather_from_grace(g, url, w);

@@ -216,14 +216,37 @@ static int signers_known(const dsec_link *link, const dsec_gather_want *w)
            || link->signer == dsec_decide_direct_signer;
 }
 
+/* v's validators on pol (conditional GET), none when empty. */
+static void ask_if_changed(dsec_fetch_policy *pol,
+                           const dsec_gather_validators *v)
+{
+    pol->if_none_match = v->etag[0] != '\0' ? v->etag : NULL;
+    pol->if_modified_since =
+        v->last_modified[0] != '\0' ? v->last_modified : NULL;
+}
+
+/* What the origin said of what it served (res) into v. */
+static void keep_validators(dsec_gather_validators *v,
+                            const dsec_fetch_result *res)
+{
+    v->not_modified = res->not_modified;
+    if (!res->not_modified) {
+        snprintf(v->etag, sizeof(v->etag), "%s", res->etag);
+        snprintf(v->last_modified, sizeof(v->last_modified), "%s",
+                 res->last_modified);
+    }
+}
+
 /*
- * One fetch with at most timeout seconds: fetched, its signature checked
- * with ws's candidates before it is decoded (key_id: the SHA-256 of the key
- * that verified it, key_known 1) when they are known, parsed; the rest
- * unchecked.
+ * One fetch with at most timeout seconds, conditional on v's validators
+ * (v->not_modified and no CRL on a 304: nothing downloaded): fetched, its
+ * signature checked with ws's candidates before it is decoded (key_id: the
+ * SHA-256 of the key that verified it, key_known 1) when they are known,
+ * parsed; the rest unchecked. v receives the origin's validators.
  */
 static dsec_rv fetch_one_within(const dsec_config *engcfg, const char *url,
-                                long timeout, want_signers *ws, X509_CRL **out,
+                                long timeout, want_signers *ws,
+                                dsec_gather_validators *v, X509_CRL **out,
                                 unsigned char key_id[32], int *key_known,
                                 dsec_attempt *att, DSEC_ERR *err)
 {
@@ -238,12 +261,19 @@ static dsec_rv fetch_one_within(const dsec_config *engcfg, const char *url,
     if (timeout > 0 && timeout < pol.fetch_timeout) {
         pol.fetch_timeout = timeout;
     }
+    ask_if_changed(&pol, v);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rv = dsec_fetch_url(&pol, url, &res, err);
     att->bytes = res.len;
     att->status = res.status;
     snprintf(att->route, sizeof(att->route), "%s", res.route);
     if (rv == DSEC_OK) {
+        keep_validators(v, &res);
+    }
+    if (rv == DSEC_OK && res.not_modified) {
+        rv = dsec_err_set(err, DSEC_ERR_NOT_FOUND, 304,
+                          "not modified since the cached CRL");
+    } else if (rv == DSEC_OK) {
         rv = dsec_crl_parse_signed(res.data, res.len,
                                    signers_known(ws->link, ws->w) ? signers_of
                                                                   : NULL,
@@ -263,7 +293,8 @@ static dsec_rv fetch_one_within(const dsec_config *engcfg, const char *url,
 
 dsec_rv dsec_gather_refetch(const dsec_config *cfg, dsec_cache *cache,
                             const dsec_link *link, const char *url,
-                            dsec_gather_want *w, X509_CRL **out, DSEC_ERR *err)
+                            dsec_gather_want *w, dsec_gather_validators *v,
+                            X509_CRL **out, DSEC_ERR *err)
 {
     want_signers ws = { link, w };
     unsigned char key_id[32];
@@ -279,8 +310,8 @@ dsec_rv dsec_gather_refetch(const dsec_config *cfg, dsec_cache *cache,
     g.cache = cache;
     g.link = link;
     g.depth = -1;
-    rv =
-        fetch_one_within(cfg, url, 0, &ws, &crl, key_id, &key_known, &att, err);
+    rv = fetch_one_within(cfg, url, 0, &ws, v, &crl, key_id, &key_known, &att,
+                          err);
     if (rv == DSEC_OK) {
         rv = check_crl(&g, link, w, url, crl, key_known ? key_id : NULL, err);
     }
@@ -342,8 +373,11 @@ static dsec_rv fetch_and_check(net_step *s, dsec_cache_fetched *keep)
         memset(&scratch, 0, sizeof(scratch));
         att = &scratch;
     }
+    /* unconditional (nothing usable is cached), validators kept for the
+       URL's record (engine.c) and later refreshes */
+    memset(&g->got, 0, sizeof(g->got));
     rv = fetch_one_within(g->cfg, s->url, (long)(budget_left(g) + 0.999), &ws,
-                          &crl, key_id, &key_known, att, &err);
+                          &g->got, &crl, key_id, &key_known, att, &err);
     if (g->rep != NULL) {
         g->rep->net_seconds += att->seconds;
     }

@@ -335,6 +335,14 @@ size_t dsec_netdeny_filter(const char *list, char addrs[][INET6_ADDRSTRLEN],
 
 /* ---- src/gather.c: one URL of a certificate's CDPs, for engine.c ---- */
 
+/* The HTTP validators of one URL: sent (a conditional GET when not empty)
+   and received (what the origin said of what it served). */
+typedef struct {
+    char etag[256];
+    char last_modified[64];
+    int not_modified; /* the answer was 304: nothing downloaded */
+} dsec_gather_validators;
+
 /* One gathering of a certificate's CRLs (dsec_engine_obtain): what it is
    after, and what it gathered so far. */
 typedef struct {
@@ -349,6 +357,7 @@ typedef struct {
     int stop; /* no more fetches: the fetch time or fetch limit is spent */
     int refresh_ahead; /* queue background refreshes (refresher.c) */
     int meta_fd; /* the cache directory for the records, or -1 */
+    dsec_gather_validators got; /* of the last network fetch */
     dsec_rv last; /* the error of the last attempt */
     const char *last_url;
 } dsec_gather;
@@ -393,7 +402,8 @@ dsec_rv dsec_gather_from_grace(dsec_gather *g, const char *url,
  */
 dsec_rv dsec_gather_refetch(const dsec_config *cfg, dsec_cache *cache,
                             const dsec_link *link, const char *url,
-                            dsec_gather_want *w, X509_CRL **out, DSEC_ERR *err);
+                            dsec_gather_want *w, dsec_gather_validators *v,
+                            X509_CRL **out, DSEC_ERR *err);
 
 /* The outcome for g's depth in the report: rv, url (may be NULL), detail. */
 void dsec_gather_depth(dsec_gather *g, dsec_rv rv, const char *url,

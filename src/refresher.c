@@ -186,6 +186,26 @@ static int job_cands(void *arg, const X509_NAME *issuer, STACK_OF(X509) * out)
     return X509_add_cert(out, j->signer, X509_ADD_FLAG_UP_REF);
 }
 
+/*
+ * The validators the URL's record holds, when they are those of the CRL the
+ * job replaces (the record's size is its size): the refresh is then a
+ * conditional GET, and an unchanged CRL is not downloaded again. None
+ * otherwise (no cache directory, no record, another CRL).
+ */
+static void ask_as_recorded(const job *j, dsec_gather_validators *v)
+{
+    dsec_cache_meta m;
+
+    memset(v, 0, sizeof(*v));
+    if (j->meta_fd >= 0
+        && dsec_cache_meta_read(j->meta_fd, j->url, &m) == DSEC_OK
+        && m.bytes > 0 && m.bytes == (long long)i2d_X509_CRL(j->cached, NULL)) {
+        snprintf(v->etag, sizeof(v->etag), "%s", m.etag);
+        snprintf(v->last_modified, sizeof(v->last_modified), "%s",
+                 m.last_modified);
+    }
+}
+
 /* Once the single flight of the job's URL is ours (a dsec_cache_fetch_fn). */
 static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
                         dsec_cache_fetched *keep)
@@ -193,6 +213,7 @@ static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
     job *j = arg;
     dsec_gather_want w;
     dsec_link link;
+    dsec_gather_validators v;
     X509_CRL *crl = NULL;
     DSEC_ERR err = { 0 };
     dsec_rv rv;
@@ -210,9 +231,18 @@ static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
     link.arg = j;
     memset(&w, 0, sizeof(w));
     w.dp = j->dp;
-    rv = dsec_gather_refetch(j->cfg, j->cache, &link, j->url, &w, &crl, &err);
+    ask_as_recorded(j, &v);
+    rv = dsec_gather_refetch(j->cfg, j->cache, &link, j->url, &w, &v, &crl,
+                             &err);
+    if (rv == DSEC_ERR_NOT_FOUND && v.not_modified) {
+        /* 304: the cached CRL is the origin's still, nothing downloaded */
+        dsec_cache_meta_note(j->meta_fd, j->url, DSEC_OK, NULL, NULL, NULL,
+                             NULL);
+        return DSEC_ERR_NOT_FOUND;
+    }
     if (rv == DSEC_OK && dsec_refresh_newer(crl, j->cached) && w.key_known) {
-        dsec_cache_meta_note(j->meta_fd, j->url, DSEC_OK, crl, j->signer);
+        dsec_cache_meta_note(j->meta_fd, j->url, DSEC_OK, crl, j->signer,
+                             v.etag, v.last_modified);
         keep->crl = crl;
         memcpy(keep->key_id, w.key_id, sizeof(keep->key_id));
         keep->to_disk = 1;
@@ -223,7 +253,7 @@ static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
     if (rv == DSEC_OK) {
         return DSEC_ERR_NOT_FOUND; /* the origin has nothing newer yet */
     }
-    dsec_cache_meta_note(j->meta_fd, j->url, rv, NULL, NULL);
+    dsec_cache_meta_note(j->meta_fd, j->url, rv, NULL, NULL, NULL, NULL);
     if (j->cfg->fail_cache > 0) {
         /* remembered like a failed fetch: the cached CRL still decides */
         keep->fail = err;

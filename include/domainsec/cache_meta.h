@@ -55,11 +55,14 @@ X509_CRL *dsec_cache_meta_crl(int dirfd, const char *url);
 
 /*
  * A fetch of url ended with rv (crl: what was accepted, signer: who
- * verified it, both NULL on failure): the record is updated. A process
+ * verified it, both NULL on failure; rv DSEC_OK with no crl: the origin
+ * confirmed the cached one, a 304): the record is updated, with the
+ * origin's validators etag and last_modified when not NULL. A process
  * without a cache directory (dirfd < 0) keeps nothing.
  */
 void dsec_cache_meta_note(int dirfd, const char *url, dsec_rv rv, X509_CRL *crl,
-                          X509 *signer);
+                          X509 *signer, const char *etag,
+                          const char *last_modified);
 
 /*
  * Remove the files of url (NULL: of every URL): CRL, record, failure; then

@@ -215,6 +215,8 @@ start_nginx "$WWW" "$nport" nginx2
 write_cnf "$WORK/cond.cnf"
 ossl_verify cond-verify "$WORK/cond.cnf" "$PKI/good.pem"
 expect_rc "openssl verify fills the cache from nginx" 0
+expect_grep "the verification recorded the origin's validators" \
+    '^etag ' "$(grep -l "$CDP_BASE/inter.crl" "$WORK"/cache.*/*.meta | head -1)"
 run_cmd cond-1 "$CLI" cache refresh --config "$WORK/cond.cnf" --force \
     "$CDP_BASE/inter.crl"
 expect_grep "first refresh: unchanged" "/inter.crl: unchanged"
@@ -224,14 +226,46 @@ expect_rc "second refresh exits 0" 0
 expect_grep "second refresh: unchanged" "/inter.crl: unchanged"
 mapfile -t codes < <(grep -F '"GET /inter.crl ' "$NGINX_ACCESS_LOG" |
     awk '{ print $9 " " $10 }')
-expect_true "nginx: verify, then a full GET (${codes[1]:-none})" \
-    test "${codes[0]:-}" = "200 ${inter2_bytes:=$(stat -c %s "$WWW/inter.crl")}" \
-    -a "${codes[1]:-}" = "200 $inter2_bytes"
-expect_true "nginx: the second refresh got 304 and no body (${codes[2]:-none})" \
-    test "${codes[2]:-}" = "304 0"
+expect_true "nginx: the verification's full GET (${codes[0]:-none})" \
+    test "${codes[0]:-}" = "200 $(stat -c %s "$WWW/inter.crl")"
+expect_true "nginx: both refreshes got 304 and no body (${codes[1]:-none}, ${codes[2]:-none})" \
+    test "${codes[1]:-}" = "304 0" -a "${codes[2]:-}" = "304 0"
 expect_true "nginx: three requests of inter.crl" test "${#codes[@]}" -eq 3
 run_cmd cond-list "$CLI" cache list --config "$WORK/cond.cnf"
 expect_grep "after a 304 the last fetch is ok" "/inter.crl .* ok "
+
+echo "-- (e) the background refresh of a host is a conditional GET too"
+publish_inter 6
+BG_REFRESH_AT=$(($(date +%s) + 6))
+write_cnf "$WORK/bg.cnf"
+TLS_PORT=$(free_port)
+start_s_server "$WORK/bg.cnf" "$WORK/s_server-bg.log" "$TLS_PORT" \
+    -cert "$PKI/server.pem" -key "$PKI/server.key" \
+    -cert_chain "$PKI/inter.pem" -CAfile "$PKI/root.pem" \
+    -Verify 2 -verify_return_error
+before=$(grep -cF '"GET /inter.crl ' "$NGINX_ACCESS_LOG" || true)
+handshake bg-first good
+expect_rc "the first handshake fetches the CRLs from nginx" 0
+while [[ $(date +%s) -le $BG_REFRESH_AT ]]; do
+    sleep 0.2
+done
+handshake bg-noticed good
+expect_rc "past the refresh point: accepted with the cached CRL" 0
+for ((i = 0; i < 50; i++)); do
+    if [[ $(grep -cF '"GET /inter.crl ' "$NGINX_ACCESS_LOG" || true) -ge \
+        $((before + 2)) ]]; then
+        break
+    fi
+    sleep 0.1
+done
+mapfile -t codes < <(grep -F '"GET /inter.crl ' "$NGINX_ACCESS_LOG" |
+    tail -n +$((before + 1)) | awk '{ print $9 " " $10 }')
+expect_true "nginx: the handshake's full GET (${codes[0]:-none})" \
+    test "${codes[0]:-}" = "200 $(stat -c %s "$WWW/inter.crl")"
+expect_true "nginx: the background refresh got 304 and no body (${codes[1]:-none})" \
+    test "${codes[1]:-}" = "304 0"
+handshake bg-after good
+expect_rc "after the 304 the cached CRL still serves" 0
 
 echo "-- the systemd timer and service of conf/systemd"
 analyze=$(command -v systemd-analyze || true)
