@@ -241,6 +241,9 @@ dsec_rv dsec_cache_store(dsec_cache *c, const char *url, X509_CRL *crl,
     if (c == NULL || url == NULL || crl == NULL || key_id == NULL) {
         return DSEC_ERR_INVALID;
     }
+    if (dsec_crlindex_attached(crl)) {
+        return DSEC_OK; /* a skeleton: its index file is the copy */
+    }
     pthread_mutex_lock(&c->lock);
     e = find_or_add(c, url);
     ok = e != NULL && set_crl(e, crl, key_id);
@@ -250,6 +253,7 @@ dsec_rv dsec_cache_store(dsec_cache *c, const char *url, X509_CRL *crl,
     }
     if (to_disk && c->disk.dirfd >= 0) {
         dsec_cache_disk_write_crl(&c->disk, url, crl);
+        dsec_cache_disk_write_index(&c->disk, url, crl, key_id);
     }
     return DSEC_OK;
 }
@@ -282,7 +286,9 @@ dsec_rv dsec_cache_lookup(dsec_cache *c, const char *url, time_t now,
                           dsec_cache_hit *hit)
 {
     X509_CRL *disk = NULL;
+    unsigned char idx_key[32];
     time_t mem_next;
+    int idx;
 
     if (hit == NULL) {
         return DSEC_ERR_INVALID;
@@ -294,12 +300,18 @@ dsec_rv dsec_cache_lookup(dsec_cache *c, const char *url, time_t now,
     mem_next = lookup_memory(c, url, now, hit);
     /* memory holds nothing current: another process may have done better */
     if (c->disk.dirfd >= 0 && (hit->crl == NULL || mem_next <= now)) {
-        disk = dsec_cache_disk_read_crl(&c->disk, url);
+        /* the index, when there is one, spares decoding the CRL */
+        disk = dsec_cache_disk_read_index(&c->disk, url, idx_key);
+        idx = disk != NULL;
+        if (disk == NULL) {
+            disk = dsec_cache_disk_read_crl(&c->disk, url);
+        }
         if (disk != NULL
             && (hit->crl == NULL || dsec_crl_next_update(disk) > mem_next)) {
             X509_CRL_free(hit->crl);
             hit->crl = disk;
-            hit->key_known = 0;
+            hit->key_known = idx;
+            memcpy(hit->key_id, idx_key, idx ? sizeof(hit->key_id) : 0);
             hit->source = 2;
         } else {
             X509_CRL_free(disk);
@@ -511,7 +523,9 @@ STACK_OF(X509_CRL) * dsec_cache_list(dsec_cache *c)
         struct entry *e;
 
         for (e = c->buckets[i]; e != NULL; e = e->next) {
-            if (e->crl != NULL && X509_CRL_up_ref(e->crl)) {
+            /* a skeleton would read as a CRL without entries */
+            if (e->crl != NULL && !dsec_crlindex_attached(e->crl)
+                && X509_CRL_up_ref(e->crl)) {
                 if (!sk_X509_CRL_push(sk, e->crl)) {
                     X509_CRL_free(e->crl);
                 }
