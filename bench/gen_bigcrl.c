@@ -71,8 +71,10 @@ int main(int argc, char **argv)
     int len, rc = 1;
 
     if (argc < 5 || (n = strtol(argv[3], NULL, 10)) < 0) {
-        fprintf(stderr, "usage: %s ISSUER.pem ISSUER.key N OUT.der "
-                        "[SERIAL_HEX...]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s ISSUER.pem ISSUER.key N OUT.der "
+                "[SERIAL_HEX...]\n",
+                argv[0]);
         return 2;
     }
     if ((f = fopen(argv[1], "r")) != NULL) {

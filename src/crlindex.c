@@ -118,8 +118,8 @@ static int build_records(X509_CRL *crl, unsigned char **out, size_t *count)
 }
 
 /* The element at *p (within end): its whole length, 0 when malformed. */
-static long der_next(const unsigned char *p, const unsigned char *end,
-                     int *tag, int *cls)
+static long der_next(const unsigned char *p, const unsigned char *end, int *tag,
+                     int *cls)
 {
     const unsigned char *q = p;
     long len = 0;
@@ -175,8 +175,9 @@ static int cut_entries(const unsigned char *der, long len, unsigned char **out,
     if (w == NULL) {
         return 0;
     }
-    ASN1_put_object(&w, 1, ASN1_object_size(1, (int)tlen, V_ASN1_SEQUENCE)
-                               + (int)(end - tend),
+    ASN1_put_object(&w, 1,
+                    ASN1_object_size(1, (int)tlen, V_ASN1_SEQUENCE)
+                        + (int)(end - tend),
                     V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
     ASN1_put_object(&w, 1, (int)tlen, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
     memcpy(w, tc, (size_t)(cut - tc));

@@ -142,11 +142,12 @@ static int skeleton_matches(X509_CRL *skel, const unsigned char *h)
          && ((flags & DSEC_CRLINDEX_DELTA) != 0)
                 == (X509_CRL_get_ext_by_NID(skel, NID_delta_crl, -1) >= 0)
          && ((flags & DSEC_CRLINDEX_HAS_IDP) != 0) == (idp >= 0)
-         && (num == NULL ? nlen == 0
-                         : nlen == num->length + 1
-                               && memcmp(num->data, h + DSEC_CRLINDEX_HDR_NUM + 1,
-                                         (size_t)num->length)
-                                      == 0);
+         && (num == NULL
+                 ? nlen == 0
+                 : nlen == num->length + 1
+                       && memcmp(num->data, h + DSEC_CRLINDEX_HDR_NUM + 1,
+                                 (size_t)num->length)
+                              == 0);
     (void)dsec_time_of(X509_CRL_get0_nextUpdate(skel), &next_update);
     ok = ok && (int64_t)get_u64(h + DSEC_CRLINDEX_HDR_NEXT) == next_update;
     if (ok && idp >= 0) {
@@ -170,7 +171,8 @@ static X509_CRL *check_mapped(mapping *m, const char **why)
     X509_CRL *skel;
 
     *why = "bad header";
-    if (m->len < DSEC_CRLINDEX_HDR_SIZE || memcmp(h, DSEC_CRLINDEX_MAGIC, 8) != 0
+    if (m->len < DSEC_CRLINDEX_HDR_SIZE
+        || memcmp(h, DSEC_CRLINDEX_MAGIC, 8) != 0
         || get_u32(h + DSEC_CRLINDEX_HDR_VERSION) != DSEC_CRLINDEX_VERSION
         || get_u32(h + DSEC_CRLINDEX_HDR_RECSIZE) != DSEC_CRLINDEX_REC
         || h[DSEC_CRLINDEX_HDR_NUM] > 33) {
@@ -217,8 +219,8 @@ static X509_CRL *find_current(const char *name, const struct stat *st,
             && m->mtime.tv_nsec == st->st_mtim.tv_nsec
             && X509_CRL_up_ref(m->skel)) {
             skel = m->skel;
-            memcpy(key_id, (const unsigned char *)m->base + DSEC_CRLINDEX_HDR_KEY,
-                   32);
+            memcpy(key_id,
+                   (const unsigned char *)m->base + DSEC_CRLINDEX_HDR_KEY, 32);
             break;
         }
     }
@@ -267,6 +269,8 @@ static mapping *map_new(int fd, const struct stat *st, const char *name)
         OPENSSL_free(m);
         return NULL;
     }
+    /* a binary search touches a few pages: no read-ahead around them */
+    (void)madvise(base, (size_t)st->st_size, MADV_RANDOM);
     m->base = base;
     m->len = (size_t)st->st_size;
     m->skel = check_mapped(m, &why);
@@ -314,9 +318,8 @@ X509_CRL *dsec_crlindex_open(int dirfd, const char *name,
         skel = m->skel;
         memcpy(key_id, (const unsigned char *)m->base + DSEC_CRLINDEX_HDR_KEY,
                32);
-        dsec_log(DSEC_LOG_DEBUG,
-                 "domainsec: CRL index %s mapped (%zu entries)", name,
-                 m->count);
+        dsec_log(DSEC_LOG_DEBUG, "domainsec: CRL index %s mapped (%zu entries)",
+                 name, m->count);
     }
     return skel;
 }

@@ -517,7 +517,8 @@ X509_CRL *dsec_cache_disk_read_index(const dsec_cache_disk *d, const char *url,
 #define DSEC_CRLINDEX_HDR_SKEL 124 /* u32: bytes of the skeleton's DER */
 #define DSEC_CRLINDEX_HDR_THIS 128 /* int64 thisUpdate */
 #define DSEC_CRLINDEX_HDR_NEXT 136 /* int64 nextUpdate, 0: none */
-#define DSEC_CRLINDEX_HDR_NUM 144 /* 1 + length of cRLNumber (0: none),
+#define DSEC_CRLINDEX_HDR_NUM \
+    144 /* 1 + length of cRLNumber (0: none),
                                      then its bytes (32 at most) */
 #define DSEC_CRLINDEX_DELTA 1u
 #define DSEC_CRLINDEX_HAS_IDP 2u

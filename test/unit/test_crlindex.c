@@ -38,9 +38,9 @@ static unsigned long rnd(void)
 static int suite_init(void)
 {
     ca_key = tu_key();
-    ca = ca_key != NULL ? tu_cert("Index CA", NULL, NULL, ca_key, 1, NULL,
-                                  -86400, 86400)
-                        : NULL;
+    ca = ca_key != NULL
+             ? tu_cert("Index CA", NULL, NULL, ca_key, 1, NULL, -86400, 86400)
+             : NULL;
     if (ca == NULL || tu_tmpdir(dir, sizeof(dir)) == NULL) {
         return -1;
     }
@@ -256,9 +256,9 @@ static void test_differential(void)
         CU_ASSERT(dsec_crlindex_count(skel)
                   == (size_t)sk_ASN1_INTEGER_num(serials));
         CU_ASSERT(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(skel)) <= 0);
-        CU_ASSERT(X509_NAME_cmp(X509_CRL_get_issuer(skel),
-                                X509_CRL_get_issuer(full))
-                  == 0);
+        CU_ASSERT(
+            X509_NAME_cmp(X509_CRL_get_issuer(skel), X509_CRL_get_issuer(full))
+            == 0);
         CU_ASSERT(dsec_decide_is_delta(skel) == delta);
         for (i = 0; i < LOOKUPS_PER_CRL; i++) {
             ASN1_INTEGER *s;
@@ -266,8 +266,8 @@ static void test_differential(void)
             int r;
 
             s = present ? ASN1_INTEGER_dup(sk_ASN1_INTEGER_value(
-                    serials, (int)(rnd() % (unsigned long)sk_ASN1_INTEGER_num(
-                                                serials))))
+                    serials,
+                    (int)(rnd() % (unsigned long)sk_ASN1_INTEGER_num(serials))))
                         : random_serial(22);
             r = dsec_crlindex_lookup_serial(skel, s, NULL, NULL);
             listed += r == 1;
