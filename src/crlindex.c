@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The compact index of an accepted CRL, built once by the process that
- * fetched it and mapped by every other (crlindex_read.c): the entries as
+ * fetched it and read by every other (crlindex_read.c): the entries as
  * fixed-size records sorted by serial, after a header that binds them to
  * the CRL (SHA-256 of its DER, the key that verified it, the SHA-256 of
  * its issuingDistributionPoint, delta flag, thisUpdate, nextUpdate, CRL

@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The reading side of the CRL index (crlindex.c writes it): map the file,
+ * The reading side of the CRL index (crlindex.c writes it): open the file,
  * check its header and every bound (a corrupted file is ignored and
  * logged, never trusted further than its bounds), decode the skeleton and
- * attach the mapping to it (meth_data, below), so the pipeline keeps
- * passing an X509_CRL*; then lookups by binary search over the mapped records,
+ * attach the open file to it (meth_data, below), so the pipeline keeps
+ * passing an X509_CRL*; then lookups by binary search over the records,
  * without decoding the CRL. The reader does not hash the CRL the header
  * names (that would cost what the index saves): an index is trusted as
  * much as the cache directory that holds it (see README, cache_dir).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -30,18 +30,23 @@
 #define FILE_MAX (1L << 30)
 
 /*
- * One mapped index. OpenSSL 3.0 has no ex_data on X509_CRL and calls no
- * hook when one is freed, so the mapping cannot live and die with its
- * skeleton: mappings are kept in a registry (one per file version, shared
- * by every lookup of the process), the skeleton points to its mapping
- * through X509_CRL_set_meth_data, and a mapping superseded by a newer file
- * of the same name for SUPERSEDED_TTL seconds is unmapped (its record kept,
- * marked dead: a skeleton still held then answers "listed", fail closed).
+ * One open index. The records are read with pread, a few per lookup, from
+ * the page cache every process shares, not mapped: a file truncated in
+ * place would kill a process mapping it (SIGBUS), while pread only comes
+ * short and the lookup fails closed. OpenSSL 3.0 has no ex_data on
+ * X509_CRL and calls no hook when one is freed, so the open file cannot
+ * live and die with its skeleton: open indexes are kept in a registry (one
+ * per file version, shared by every lookup of the process), the skeleton
+ * points to its entry through X509_CRL_set_meth_data, and an index
+ * superseded by a newer file of the same name for SUPERSEDED_TTL seconds
+ * is closed (its entry kept, marked dead: a skeleton still held then
+ * answers "listed", fail closed).
  */
 typedef struct mapping {
-    void *base;
+    int fd;
     size_t len;
-    const unsigned char *recs;
+    unsigned char head[DSEC_CRLINDEX_HDR_SIZE];
+    off_t recs; /* where the records start */
     size_t count;
     char name[96];
     dev_t dev;
@@ -50,7 +55,7 @@ typedef struct mapping {
     X509_CRL *skel; /* the registry's reference */
     time_t superseded; /* 0: current */
     int dead;
-    pthread_rwlock_t lock; /* write-held while unmapping */
+    pthread_rwlock_t lock; /* write-held while closing */
     struct mapping *next;
 } mapping;
 
@@ -161,17 +166,58 @@ static int skeleton_matches(X509_CRL *skel, const unsigned char *h)
     return ok;
 }
 
-/* The header and bounds of the mapped file m (len bytes): its skeleton. */
-static X509_CRL *check_mapped(mapping *m, const char **why)
+/* len bytes at off of m's file into buf: 1, or 0 when short. */
+static int read_at(const mapping *m, void *buf, size_t len, off_t off)
 {
-    const unsigned char *h = m->base, *p;
-    uint32_t skel_len;
-    uint64_t count;
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < len) {
+        n = pread(m->fd, (unsigned char *)buf + got, len - got,
+                  off + (off_t)got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return 0;
+        }
+        got += (size_t)n;
+    }
+    return 1;
+}
+
+/* The bounds the header h gives a file of len bytes: 1, else 0. */
+static int bounds_ok(const unsigned char *h, size_t len, size_t *recs)
+{
+    uint32_t skel_len = get_u32(h + DSEC_CRLINDEX_HDR_SKEL);
+    uint64_t count = get_u64(h + DSEC_CRLINDEX_HDR_COUNT);
     size_t off;
-    X509_CRL *skel;
+
+    if (skel_len == 0 || skel_len > DSEC_CRLINDEX_SKEL_MAX
+        || skel_len > len - DSEC_CRLINDEX_HDR_SIZE) {
+        return 0;
+    }
+    off = (DSEC_CRLINDEX_HDR_SIZE + (size_t)skel_len + 7) & ~(size_t)7;
+    if (off > len || count != (len - off) / DSEC_CRLINDEX_REC
+        || (len - off) % DSEC_CRLINDEX_REC != 0) {
+        return 0;
+    }
+    *recs = off;
+    return 1;
+}
+
+/* The header and bounds of m's file (m->len bytes): its skeleton. */
+static X509_CRL *check_file(mapping *m, const char **why)
+{
+    const unsigned char *h = m->head, *p = NULL;
+    unsigned char *der = NULL;
+    uint32_t skel_len;
+    X509_CRL *skel = NULL;
+    size_t off = 0;
 
     *why = "bad header";
     if (m->len < DSEC_CRLINDEX_HDR_SIZE
+        || !read_at(m, m->head, DSEC_CRLINDEX_HDR_SIZE, 0)
         || memcmp(h, DSEC_CRLINDEX_MAGIC, 8) != 0
         || get_u32(h + DSEC_CRLINDEX_HDR_VERSION) != DSEC_CRLINDEX_VERSION
         || get_u32(h + DSEC_CRLINDEX_HDR_RECSIZE) != DSEC_CRLINDEX_REC
@@ -179,31 +225,27 @@ static X509_CRL *check_mapped(mapping *m, const char **why)
         return NULL;
     }
     *why = "bad bounds";
-    skel_len = get_u32(h + DSEC_CRLINDEX_HDR_SKEL);
-    count = get_u64(h + DSEC_CRLINDEX_HDR_COUNT);
-    if (skel_len == 0 || skel_len > DSEC_CRLINDEX_SKEL_MAX
-        || skel_len > m->len - DSEC_CRLINDEX_HDR_SIZE) {
-        return NULL;
-    }
-    off = (DSEC_CRLINDEX_HDR_SIZE + (size_t)skel_len + 7) & ~(size_t)7;
-    if (off > m->len || count != (m->len - off) / DSEC_CRLINDEX_REC
-        || (m->len - off) % DSEC_CRLINDEX_REC != 0) {
+    if (!bounds_ok(h, m->len, &off)) {
         return NULL;
     }
     *why = "bad skeleton";
-    p = h + DSEC_CRLINDEX_HDR_SIZE;
-    skel = d2i_X509_CRL(NULL, &p, (long)skel_len);
-    if (skel == NULL || p != h + DSEC_CRLINDEX_HDR_SIZE + skel_len
-        || !skeleton_matches(skel, h)) {
-        X509_CRL_free(skel);
-        return NULL;
+    skel_len = get_u32(h + DSEC_CRLINDEX_HDR_SKEL);
+    der = OPENSSL_malloc(skel_len);
+    if (der != NULL && read_at(m, der, skel_len, DSEC_CRLINDEX_HDR_SIZE)) {
+        p = der;
+        skel = d2i_X509_CRL(NULL, &p, (long)skel_len);
     }
-    m->recs = h + off;
-    m->count = (size_t)count;
+    if (skel != NULL && (p != der + skel_len || !skeleton_matches(skel, h))) {
+        X509_CRL_free(skel);
+        skel = NULL;
+    }
+    OPENSSL_free(der);
+    m->recs = (off_t)off;
+    m->count = (size_t)get_u64(h + DSEC_CRLINDEX_HDR_COUNT);
     return skel;
 }
 
-/* The current mapping of the file st of name, up-ref'd skeleton; NULL. */
+/* The current entry of the file st of name, up-ref'd skeleton; NULL. */
 static X509_CRL *find_current(const char *name, const struct stat *st,
                               unsigned char key_id[32])
 {
@@ -219,8 +261,7 @@ static X509_CRL *find_current(const char *name, const struct stat *st,
             && m->mtime.tv_nsec == st->st_mtim.tv_nsec
             && X509_CRL_up_ref(m->skel)) {
             skel = m->skel;
-            memcpy(key_id,
-                   (const unsigned char *)m->base + DSEC_CRLINDEX_HDR_KEY, 32);
+            memcpy(key_id, m->head + DSEC_CRLINDEX_HDR_KEY, 32);
             break;
         }
     }
@@ -228,8 +269,8 @@ static X509_CRL *find_current(const char *name, const struct stat *st,
     return skel;
 }
 
-/* Add m (mapped, checked) as the current mapping of its name; caller
-   holds reg_lock. Mappings superseded long enough are unmapped. */
+/* Add m (open, checked) as the current entry of its name; caller holds
+   reg_lock. Entries superseded long enough are closed. */
 static void register_mapping(mapping *m)
 {
     time_t now = time(NULL);
@@ -242,7 +283,8 @@ static void register_mapping(mapping *m)
         if (!o->dead && o->superseded != 0
             && now - o->superseded > SUPERSEDED_TTL) {
             pthread_rwlock_wrlock(&o->lock);
-            munmap(o->base, o->len);
+            close(o->fd);
+            o->fd = -1;
             o->dead = 1;
             pthread_rwlock_unlock(&o->lock);
         }
@@ -251,33 +293,25 @@ static void register_mapping(mapping *m)
     registry = m;
 }
 
-/* fd (the file st of name) mapped and checked; NULL when unusable. */
-static mapping *map_new(int fd, const struct stat *st, const char *name)
+/* fd (the file st of name, handed over) checked: its entry; NULL when
+   unusable (fd closed). */
+static mapping *open_new(int fd, const struct stat *st, const char *name)
 {
     mapping *m = OPENSSL_zalloc(sizeof(*m));
     const char *why = "out of memory";
-    void *base;
 
-    if (m == NULL) {
-        return NULL;
-    }
-    base = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED || pthread_rwlock_init(&m->lock, NULL) != 0) {
-        if (base != MAP_FAILED) {
-            munmap(base, (size_t)st->st_size);
-        }
+    if (m == NULL || pthread_rwlock_init(&m->lock, NULL) != 0) {
         OPENSSL_free(m);
+        close(fd);
         return NULL;
     }
-    /* a binary search touches a few pages: no read-ahead around them */
-    (void)madvise(base, (size_t)st->st_size, MADV_RANDOM);
-    m->base = base;
+    m->fd = fd;
     m->len = (size_t)st->st_size;
-    m->skel = check_mapped(m, &why);
+    m->skel = check_file(m, &why);
     if (m->skel == NULL) {
         dsec_log(DSEC_LOG_WARNING,
                  "domainsec: ignoring unusable CRL index %s: %s", name, why);
-        munmap(base, m->len);
+        close(fd);
         pthread_rwlock_destroy(&m->lock);
         OPENSSL_free(m);
         return NULL;
@@ -308,33 +342,43 @@ X509_CRL *dsec_crlindex_open(int dirfd, const char *name,
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0
         && st.st_size <= FILE_MAX) {
         skel = find_current(name, &st, key_id);
-        m = skel == NULL ? map_new(fd, &st, name) : NULL;
+        if (skel == NULL) {
+            m = open_new(fd, &st, name);
+            fd = -1; /* the entry's, or closed */
+        }
     }
-    close(fd);
+    if (fd >= 0) {
+        close(fd);
+    }
     if (m != NULL && X509_CRL_up_ref(m->skel)) {
         pthread_mutex_lock(&reg_lock);
         register_mapping(m);
         pthread_mutex_unlock(&reg_lock);
         skel = m->skel;
-        memcpy(key_id, (const unsigned char *)m->base + DSEC_CRLINDEX_HDR_KEY,
-               32);
-        dsec_log(DSEC_LOG_DEBUG, "domainsec: CRL index %s mapped (%zu entries)",
+        memcpy(key_id, m->head + DSEC_CRLINDEX_HDR_KEY, 32);
+        dsec_log(DSEC_LOG_DEBUG, "domainsec: CRL index %s opened (%zu entries)",
                  name, m->count);
     }
     return skel;
 }
 
-/* key among m's records: 1 listed, 2 removeFromCRL, 0 not. */
+/* key among m's records: 1 listed, 2 removeFromCRL, 0 not, -2 when the
+   file came short. */
 static int search(const mapping *m, const unsigned char *key, int *reason,
                   time_t *when)
 {
+    unsigned char r[DSEC_CRLINDEX_REC];
     size_t lo = 0, hi;
 
     for (hi = m->count; lo < hi;) {
         size_t mid = lo + (hi - lo) / 2;
-        const unsigned char *r = m->recs + mid * DSEC_CRLINDEX_REC;
-        int c = memcmp(key, r, DSEC_CRLINDEX_KEY);
+        int c;
 
+        if (!read_at(m, r, sizeof(r),
+                     m->recs + (off_t)(mid * DSEC_CRLINDEX_REC))) {
+            return -2;
+        }
+        c = memcmp(key, r, DSEC_CRLINDEX_KEY);
         if (c == 0) {
             int code = (signed char)r[23];
 
@@ -379,10 +423,11 @@ int dsec_crlindex_lookup_serial(X509_CRL *crl, const ASN1_INTEGER *serial,
     r = m->dead ? -2 : search(m, key, reason, when);
     pthread_rwlock_unlock(&m->lock);
     if (r == -2) {
-        /* held past SUPERSEDED_TTL after a newer index came: fail closed */
+        /* closed (held past SUPERSEDED_TTL after a newer index came), or
+           truncated in place: fail closed */
         dsec_log(DSEC_LOG_ERR,
-                 "domainsec: CRL index %s was unmapped while in use; "
-                 "answering listed",
+                 "domainsec: CRL index %s is closed or damaged; answering "
+                 "listed",
                  m->name);
         r = 1;
     }

@@ -4,7 +4,7 @@
 # The compact CRL index (src/crlindex.c): a large CRL (200,000 entries, the
 # revoked leaf among them) fetched once from nginx is written to cache_dir
 # with its index; new `openssl verify` processes, nginx stopped, answer from
-# the index (debug line "CRL index ... mapped"): the revoked leaf is
+# the index (debug line "CRL index ... opened"): the revoked leaf is
 # rejected (23), the good one accepted. A damaged index is ignored (logged)
 # and the full CRL of cache_dir still rejects the revoked leaf.
 set -euo pipefail
@@ -37,10 +37,10 @@ ossl_verify revoked "$WORK/index.cnf" "$PKI/revoked.pem"
 expect_rc "revoked leaf: rejected" 2
 expect_grep "revoked leaf: error 23 (certificate revoked)" "error 23 at"
 expect_grep "revoked leaf: looked up in the index" \
-    "CRL index [0-9a-f]{64}\.idx mapped \($((ENTRIES + 1)) entries\)"
+    "CRL index [0-9a-f]{64}\.idx opened \($((ENTRIES + 1)) entries\)"
 ossl_verify good "$WORK/index.cnf" "$PKI/good.pem"
 expect_rc "good leaf: accepted" 0
-expect_grep "good leaf: from the index" "CRL index .* mapped"
+expect_grep "good leaf: from the index" "CRL index .* opened"
 expect_no_grep "good leaf: nothing fetched" "^fetch "
 
 echo "-- a damaged index is ignored, the full CRL still decides"

@@ -3,8 +3,9 @@
  * Unit tests of src/crlindex.c and crlindex_read.c: the differential test
  * (random CRLs and serials, entry extensions, removeFromCRL deltas: the
  * index answers as OpenSSL does on the parsed CRL, 1,000,000 lookups),
- * CRLs that must not be indexed, corrupted index files ignored, and a
- * skeleton without its index refused by the decision.
+ * CRLs that must not be indexed, corrupted index files ignored, a
+ * skeleton without its index refused by the decision, and an index
+ * truncated in place answering "listed".
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -504,6 +505,31 @@ static void test_skeleton_fails_closed(void)
     sk_ASN1_INTEGER_pop_free(serials, ASN1_INTEGER_free);
 }
 
+/* An index truncated in place after it was opened: lookups fail closed
+   ("listed"), nothing crashes. */
+static void test_truncated_in_place(void)
+{
+    STACK_OF(ASN1_INTEGER) *serials = sk_ASN1_INTEGER_new_null();
+    X509_CRL *crl = random_crl(500, 0, serials), *skel;
+    ASN1_INTEGER *absent = ASN1_INTEGER_new();
+    char path[512];
+
+    ASN1_INTEGER_set(absent, 1);
+    skel = indexed(crl, "shrinks.idx");
+    CU_ASSERT_FATAL(skel != NULL);
+    CU_ASSERT(dsec_crlindex_lookup_serial(skel, absent, NULL, NULL) == 0);
+    snprintf(path, sizeof(path), "%s/shrinks.idx", dir);
+    CU_ASSERT_FATAL(truncate(path, DSEC_CRLINDEX_HDR_SIZE) == 0);
+    CU_ASSERT(dsec_crlindex_lookup_serial(skel, absent, NULL, NULL) == 1);
+    CU_ASSERT(dsec_crlindex_lookup_serial(
+                  skel, sk_ASN1_INTEGER_value(serials, 0), NULL, NULL)
+              == 1);
+    ASN1_INTEGER_free(absent);
+    X509_CRL_free(skel);
+    X509_CRL_free(crl);
+    sk_ASN1_INTEGER_pop_free(serials, ASN1_INTEGER_free);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -512,6 +538,7 @@ int main(void)
         { "corrupted index files are ignored", test_corrupted },
         { "a skeleton without its index fails closed",
           test_skeleton_fails_closed },
+        { "an index truncated in place fails closed", test_truncated_in_place },
         CU_TEST_INFO_NULL,
     };
 
