@@ -26,7 +26,9 @@
 # files: about 1), and the peak RSS differences. It fails unless every run
 # verified (bench_verify stops at the first failed verification) the chain
 # of three up to the real root, and unless domainsec served every file of
-# the pools. Usage: bench/run.sh [BUILD_DIR] (default build/).
+# the pools. Then bench/run_bigcrl.sh: a new process's first verification
+# with a 1,000,000-entry CRL (the compact CRL index) against plain OpenSSL.
+# Usage: bench/run.sh [BUILD_DIR] (default build/).
 # BENCH_SECONDS sets the time per measurement (default 3).
 set -euo pipefail
 
@@ -279,3 +281,6 @@ awk -v d="${RATE[domainsec-1]}" -v p="${RATE[plain-1]}" \
              r, (r >= 0.95 ? "met" : "NOT met") }'
 echo
 echo "outputs: $WORK"
+
+# huge CRLs in new processes (the compact index): its own run and table
+"$BENCH_DIR/run_bigcrl.sh" "$DSEC_BUILD"

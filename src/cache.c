@@ -268,6 +268,9 @@ dsec_rv dsec_cache_store(dsec_cache *c, const char *url, X509_CRL *crl,
     if (c == NULL || url == NULL || crl == NULL || key_id == NULL) {
         return DSEC_ERR_INVALID;
     }
+    if (dsec_crlindex_attached(crl)) {
+        return DSEC_OK; /* a skeleton: its index file is the copy */
+    }
     pthread_mutex_lock(&c->lock);
     e = find_or_add(c, url);
     ok = e != NULL && set_crl(e, crl, key_id);
@@ -277,6 +280,7 @@ dsec_rv dsec_cache_store(dsec_cache *c, const char *url, X509_CRL *crl,
     }
     if (to_disk && c->disk.dirfd >= 0) {
         dsec_cache_disk_write_crl(&c->disk, url, crl);
+        dsec_cache_disk_write_index(&c->disk, url, crl, key_id);
     }
     return DSEC_OK;
 }
@@ -309,7 +313,9 @@ dsec_rv dsec_cache_lookup(dsec_cache *c, const char *url, time_t now,
                           dsec_cache_hit *hit)
 {
     X509_CRL *disk = NULL;
+    unsigned char idx_key[32];
     time_t mem_next;
+    int idx;
 
     if (hit == NULL) {
         return DSEC_ERR_INVALID;
@@ -322,12 +328,18 @@ dsec_rv dsec_cache_lookup(dsec_cache *c, const char *url, time_t now,
     /* memory holds nothing current: another process may have done better */
     if (c->disk.dirfd >= 0
         && (hit->crl == NULL || !dsec_crl_fresh_at(mem_next, now))) {
-        disk = dsec_cache_disk_read_crl(&c->disk, url);
+        /* the index, when there is one, spares decoding the CRL */
+        disk = dsec_cache_disk_read_index(&c->disk, url, idx_key);
+        idx = disk != NULL;
+        if (disk == NULL) {
+            disk = dsec_cache_disk_read_crl(&c->disk, url);
+        }
         if (disk != NULL
             && (hit->crl == NULL || dsec_crl_next_update(disk) > mem_next)) {
             X509_CRL_free(hit->crl);
             hit->crl = disk;
-            hit->key_known = 0;
+            hit->key_known = idx;
+            memcpy(hit->key_id, idx_key, idx ? sizeof(hit->key_id) : 0);
             hit->source = 2;
         } else {
             X509_CRL_free(disk);
@@ -348,6 +360,21 @@ void dsec_cache_hit_clear(dsec_cache_hit *hit)
     }
 }
 
+/* dsec_crl_check, but for a skeleton of the key: its signature is gone. */
+static dsec_rv check_hit(const dsec_cache_hit *hit, X509 *issuer, time_t now,
+                         long grace, DSEC_ERR *err)
+{
+    if (hit->key_known && dsec_crlindex_attached(hit->crl)) {
+        if (X509_NAME_cmp(X509_CRL_get_issuer(hit->crl),
+                          X509_get_subject_name(issuer))
+            != 0) {
+            return dsec_err_set(err, DSEC_ERR_CRL_ISSUER, 0, "other issuer");
+        }
+        return dsec_crl_check_time(hit->crl, now, grace, NULL, err);
+    }
+    return dsec_crl_check(hit->crl, issuer, now, grace, err);
+}
+
 dsec_rv dsec_cache_get(dsec_cache *c, const char *url, X509 *issuer, time_t now,
                        long grace, X509_CRL **crl, DSEC_ERR *err)
 {
@@ -366,7 +393,7 @@ dsec_rv dsec_cache_get(dsec_cache *c, const char *url, X509 *issuer, time_t now,
     }
     if (hit.crl != NULL
         && (!hit.key_known || memcmp(hit.key_id, id, sizeof(id)) == 0)
-        && dsec_crl_check(hit.crl, issuer, now, grace, &cerr) == DSEC_OK) {
+        && check_hit(&hit, issuer, now, grace, &cerr) == DSEC_OK) {
         if (!hit.key_known) {
             /* a disk copy, verified now: kept in memory with its key */
             dsec_cache_store(c, url, hit.crl, id, 0);
@@ -562,7 +589,9 @@ STACK_OF(X509_CRL) * dsec_cache_list(dsec_cache *c)
         struct entry *e;
 
         for (e = c->buckets[i]; e != NULL; e = e->next) {
-            if (e->crl != NULL && X509_CRL_up_ref(e->crl)) {
+            /* a skeleton would read as a CRL without entries */
+            if (e->crl != NULL && !dsec_crlindex_attached(e->crl)
+                && X509_CRL_up_ref(e->crl)) {
                 if (!sk_X509_CRL_push(sk, e->crl)) {
                     X509_CRL_free(e->crl);
                 }

@@ -3,7 +3,8 @@
  * The disk layer of the CRL cache: one directory shared by every process
  * of the host. Per URL, named by the URL's SHA-256: the CRL in DER
  * (<hash>.crl), a remembered failure (<hash>.fail) and a lock file
- * (<hash>.lock) for single flight across processes. Files are written to a
+ * (<hash>.lock) for single flight across processes, and the compact index
+ * of the CRL (<hash>.idx, crlindex.c), preferred when reading. Files are written to a
  * temporary name and renamed into place, so readers in other processes see
  * a whole file or none. Files are read without following links or
  * blocking, and only when regular: the directory is shared and is not
@@ -370,6 +371,31 @@ void dsec_cache_disk_write_crl(dsec_cache_disk *d, const char *url,
         unlinkat(d->dirfd, name, 0);
     }
     OPENSSL_free(der);
+}
+
+void dsec_cache_disk_write_index(dsec_cache_disk *d, const char *url,
+                                 X509_CRL *crl, const unsigned char key_id[32])
+{
+    char name[80];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+
+    file_name(url, ".idx", name);
+    if (!dsec_crlindex_build(crl, key_id, &buf, &len)
+        || !write_atomic(d, name, buf, len)) {
+        /* never an index of an older CRL beside this one */
+        unlinkat(d->dirfd, name, 0);
+    }
+    free(buf);
+}
+
+X509_CRL *dsec_cache_disk_read_index(const dsec_cache_disk *d, const char *url,
+                                     unsigned char key_id[32])
+{
+    char name[80];
+
+    file_name(url, ".idx", name);
+    return dsec_crlindex_open(d->dirfd, name, key_id);
 }
 
 /*

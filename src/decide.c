@@ -92,16 +92,8 @@ static int newer_first(const void *pa, const void *pb)
 /* Where the certificate stands on crl: 1 listed, 2 removeFromCRL, 0 not. */
 static int lookup(X509_CRL *crl, X509 *cert, int *reason)
 {
-    X509_REVOKED *rev = NULL;
-    ASN1_ENUMERATED *code;
-    int r = X509_CRL_get0_by_cert(crl, &rev, cert);
-
-    if (r == 1 && rev != NULL) {
-        code = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
-        *reason = code != NULL ? (int)ASN1_ENUMERATED_get(code) : 0;
-        ASN1_ENUMERATED_free(code);
-    }
-    return r == 1 || r == 2 ? r : 0;
+    /* the index of a CRL read from one, else OpenSSL's lookup */
+    return dsec_crlindex_lookup(crl, cert, reason);
 }
 
 static void describe_reasons(unsigned int bits, char *buf, size_t len)

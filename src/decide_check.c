@@ -96,7 +96,8 @@ int dsec_decide_critical_ok(X509_CRL *crl)
 
         if (X509_EXTENSION_get_critical(ext)
             && nid != NID_issuing_distribution_point
-            && nid != NID_authority_key_identifier && nid != NID_delta_crl) {
+            && nid != NID_authority_key_identifier && nid != NID_delta_crl
+            && !dsec_crlindex_marker_ok(crl, ext)) {
             return 0;
         }
     }

@@ -19,6 +19,7 @@
 #include "domainsec/anchors.h"
 #include "domainsec/cache.h"
 #include "domainsec/config.h"
+#include "domainsec/crlindex.h"
 #include "domainsec/report.h"
 #include "domainsec/common.h"
 #include "domainsec/decide.h"
@@ -429,5 +430,73 @@ void dsec_verdict_memo_note(const char *name, const unsigned char digest[32],
                             time_t now, const struct stat *st);
 /* name's write failed: the next one writes whatever it holds. */
 void dsec_verdict_memo_forget(const char *name);
+
+/* Write the index of crl (accepted, verified by the key whose SHA-256 is
+   key_id) beside the disk copy of url; without one when crl cannot be
+   indexed (crlindex.c). */
+void dsec_cache_disk_write_index(dsec_cache_disk *d, const char *url,
+                                 X509_CRL *crl, const unsigned char key_id[32]);
+
+/* The skeleton CRL of url's index, its key into key_id; NULL: none. */
+X509_CRL *dsec_cache_disk_read_index(const dsec_cache_disk *d, const char *url,
+                                     unsigned char key_id[32]);
+
+/* ---- src/crlindex.c, crlindex_read.c: the compact index of a CRL ---- */
+
+#define DSEC_CRLINDEX_MAGIC "DSECIDX1"
+#define DSEC_CRLINDEX_VERSION 1
+#define DSEC_CRLINDEX_REC 32 /* bytes of a record */
+#define DSEC_CRLINDEX_KEY 23 /* sign, length, 21 bytes of magnitude */
+#define DSEC_CRLINDEX_SERIAL_MAX 21
+#define DSEC_CRLINDEX_SKEL_MAX (1L << 20)
+#define DSEC_CRLINDEX_HDR_SIZE 256
+#define DSEC_CRLINDEX_HDR_VERSION 8 /* u32 */
+#define DSEC_CRLINDEX_HDR_RECSIZE 12 /* u32 */
+#define DSEC_CRLINDEX_HDR_COUNT 16 /* u64 */
+#define DSEC_CRLINDEX_HDR_SHA 24 /* SHA-256 of the CRL's DER */
+#define DSEC_CRLINDEX_HDR_KEY 56 /* SHA-256 of the key that verified it */
+#define DSEC_CRLINDEX_HDR_IDP 88 /* SHA-256 of its IDP extension value */
+#define DSEC_CRLINDEX_HDR_FLAGS 120 /* u32: DSEC_CRLINDEX_DELTA, _HAS_IDP */
+#define DSEC_CRLINDEX_HDR_SKEL 124 /* u32: bytes of the skeleton's DER */
+#define DSEC_CRLINDEX_HDR_THIS 128 /* int64 thisUpdate */
+#define DSEC_CRLINDEX_HDR_NEXT 136 /* int64 nextUpdate, 0: none */
+#define DSEC_CRLINDEX_HDR_NUM \
+    144 /* 1 + length of cRLNumber (0: none),
+                                     then its bytes (32 at most) */
+#define DSEC_CRLINDEX_DELTA 1u
+#define DSEC_CRLINDEX_HAS_IDP 2u
+
+/*
+ * The index file of crl, verified by the key whose SHA-256 is key_id, into
+ * *out (malloc'd, *outlen bytes): 1, or 0 when crl cannot be indexed.
+ */
+int dsec_crlindex_build(X509_CRL *crl, const unsigned char key_id[32],
+                        unsigned char **out, size_t *outlen);
+
+/*
+ * The index file name in dirfd, mapped: its skeleton CRL (the mapping
+ * attached, shared by the process), the key id of its header into key_id; NULL
+ * when absent, or unusable (logged). The CRL's hash is not recomputed:
+ * the index is trusted as the cache directory is.
+ */
+X509_CRL *dsec_crlindex_open(int dirfd, const char *name,
+                             unsigned char key_id[32]);
+
+/* Our critical extension of every skeleton. */
+const ASN1_OBJECT *dsec_crlindex_marker(void);
+
+/* 1 when ext is the marker of a skeleton that has its index attached. */
+int dsec_crlindex_marker_ok(X509_CRL *crl, X509_EXTENSION *ext);
+
+/*
+ * serial on crl's index: 1 listed, 2 listed as removeFromCRL, 0 not
+ * listed, -1 when crl carries no index; *reason (the reason code, -1 for
+ * none) and *when (revocationDate) when listed (may be NULL).
+ */
+int dsec_crlindex_lookup_serial(X509_CRL *crl, const ASN1_INTEGER *serial,
+                                int *reason, time_t *when);
+
+/* The number of entries of crl's index, 0 without one. */
+size_t dsec_crlindex_count(X509_CRL *crl);
 
 #endif /* DOMAINSEC_SRC_INTERNAL_H */

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include "hook/internal.h"
+#include "domainsec/crlindex.h"
 #include "domainsec/log.h"
 
 /*
@@ -420,9 +421,8 @@ static void merge_attempts(dsec_report *rep, dsec_report *scratch, int depth)
 
 static int anchor_listed(X509_CRL *crl, X509 *anchor)
 {
-    X509_REVOKED *rev = NULL;
-
-    return crl != NULL && X509_CRL_get0_by_cert(crl, &rev, anchor) == 1;
+    /* through the index of a CRL read from one */
+    return crl != NULL && dsec_crlindex_lookup(crl, anchor, NULL) == 1;
 }
 
 /* One link between gathering and deciding. */

@@ -387,7 +387,11 @@ static void test_cache_disk_round_trip(void)
     dsec_cache_set_dir(c2, dfd);
     CU_ASSERT_EQUAL(get(c2, URL_A, ca, now, 0, &out, NULL), DSEC_OK);
     if (out != NULL) {
-        CU_ASSERT_TRUE(same_crl(out, crl));
+        /* from the index (crlindex.c): the CRL without its entries */
+        CU_ASSERT_TRUE(dsec_crlindex_attached(out));
+        CU_ASSERT_TRUE(ASN1_TIME_compare(X509_CRL_get0_lastUpdate(out),
+                                         X509_CRL_get0_lastUpdate(crl))
+                       == 0);
     }
     X509_CRL_free(out);
     out = NULL;
