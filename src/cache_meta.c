@@ -340,10 +340,11 @@ int dsec_cache_meta_bump(int dirfd)
                                   (size_t)n);
 }
 
-/* Remove the CRL, record and failure of url; 1 when something was there. */
+/* Remove the CRL, index, record and failure of url; 1 when something was
+   there. */
 static int purge_url(int dirfd, const char *url)
 {
-    static const char *const exts[] = { ".crl", ".meta", ".fail" };
+    static const char *const exts[] = { ".crl", ".idx", ".meta", ".fail" };
     char name[80];
     int found = 0;
     size_t i;
@@ -368,7 +369,8 @@ int dsec_cache_meta_purge(int dirfd, const char *url)
         count = purge_url(dirfd, url);
     } else if (dsec_certdir_list(dirfd, &names, &n) == DSEC_OK) {
         for (i = 0; i < n; i++) {
-            if (cache_file(names[i], ".crl") || cache_file(names[i], ".meta")
+            if (cache_file(names[i], ".crl") || cache_file(names[i], ".idx")
+                || cache_file(names[i], ".meta")
                 || cache_file(names[i], ".fail")) {
                 count += cache_file(names[i], ".crl");
                 unlinkat(dirfd, names[i], 0);

@@ -434,6 +434,8 @@ void dsec_verdict_memo_forget(const char *name);
 /* Write the index of crl (accepted, verified by the key whose SHA-256 is
    key_id) beside the disk copy of url; without one when crl cannot be
    indexed (crlindex.c). */
+/* No index of url any more (its CRL was replaced by one that has none). */
+void dsec_cache_disk_drop_index(dsec_cache_disk *d, const char *url);
 void dsec_cache_disk_write_index(dsec_cache_disk *d, const char *url,
                                  X509_CRL *crl, const unsigned char key_id[32]);
 
@@ -474,13 +476,19 @@ int dsec_crlindex_build(X509_CRL *crl, const unsigned char key_id[32],
                         unsigned char **out, size_t *outlen);
 
 /*
- * The index file name in dirfd, mapped: its skeleton CRL (the mapping
+ * The index file name in dirfd, opened: its skeleton CRL (the open file
  * attached, shared by the process), the key id of its header into key_id; NULL
  * when absent, or unusable (logged). The CRL's hash is not recomputed:
  * the index is trusted as the cache directory is.
  */
 X509_CRL *dsec_crlindex_open(int dirfd, const char *name,
                              unsigned char key_id[32]);
+/*
+ * The skeleton of index file name when this process found that file
+ * unchanged (or opened it) this very second, with its key id: no file
+ * system work; NULL otherwise (then dsec_crlindex_open looks).
+ */
+X509_CRL *dsec_crlindex_recent(const char *name, unsigned char key_id[32]);
 
 /* Our critical extension of every skeleton. */
 const ASN1_OBJECT *dsec_crlindex_marker(void);

@@ -246,6 +246,22 @@ static void note_answer(dsec_cache_meta *m, const answer *a)
     }
 }
 
+/* The key id (SHA-256 of the public key, as dsec_decide_key_id) of the
+   SubjectPublicKeyInfo spki; 0 when it cannot be read. */
+static int spki_key_id(const unsigned char *spki, size_t len,
+                       unsigned char id[32])
+{
+    const unsigned char *p = spki, *bits = NULL;
+    X509_PUBKEY *pk = d2i_X509_PUBKEY(NULL, &p, (long)len);
+    int blen = 0, ok;
+
+    ok = pk != NULL && X509_PUBKEY_get0_param(NULL, &bits, &blen, NULL, pk)
+         && bits != NULL && blen > 0
+         && dsec_sha256_digest(bits, (size_t)blen, id);
+    X509_PUBKEY_free(pk);
+    return ok;
+}
+
 dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
                          int force, time_t now, dsec_refresh_outcome *what,
                          DSEC_ERR *err)
@@ -253,6 +269,7 @@ dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
     dsec_cache_disk d = { dirfd, 0, cfg != NULL ? cfg->fail_cache : 0 };
     dsec_cache_meta m;
     X509_CRL *cached = NULL, *crl = NULL;
+    unsigned char kid[32];
     answer a;
     dsec_rv rv;
 
@@ -284,6 +301,12 @@ dsec_rv dsec_refresh_url(const dsec_config *cfg, int dirfd, const char *url,
         *what = DSEC_REFRESH_SAME;
         if (dsec_refresh_newer(crl, cached)) {
             dsec_cache_disk_write_crl(&d, url, crl);
+            /* its index too: readers prefer an index to the CRL */
+            if (spki_key_id(m.spki, m.spki_len, kid)) {
+                dsec_cache_disk_write_index(&d, url, crl, kid);
+            } else {
+                dsec_cache_disk_drop_index(&d, url);
+            }
             m.bytes = i2d_X509_CRL(crl, NULL);
             *what = DSEC_REFRESH_NEWER;
         }
