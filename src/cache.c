@@ -268,8 +268,11 @@ dsec_rv dsec_cache_store(dsec_cache *c, const char *url, X509_CRL *crl,
     if (c == NULL || url == NULL || crl == NULL || key_id == NULL) {
         return DSEC_ERR_INVALID;
     }
+    /* a skeleton (the CRL of an index) is kept in memory like any CRL,
+       so a process answers from memory, not the file, while it is fresh;
+       never written back: its index file is the copy on disk */
     if (dsec_crlindex_attached(crl)) {
-        return DSEC_OK; /* a skeleton: its index file is the copy */
+        to_disk = 0;
     }
     pthread_mutex_lock(&c->lock);
     e = find_or_add(c, url);

@@ -400,18 +400,11 @@ void dsec_cache_disk_drop_index(dsec_cache_disk *d, const char *url)
 X509_CRL *dsec_cache_disk_read_index(const dsec_cache_disk *d, const char *url,
                                      unsigned char key_id[32])
 {
-    X509_CRL *skel;
     struct stat st;
     char name[80];
     int fd;
 
     file_name(url, ".idx", name);
-    /* found unchanged this very second: no file system work per
-       verification (a new index is seen within a second) */
-    skel = dsec_crlindex_recent(name, key_id);
-    if (skel != NULL) {
-        return skel;
-    }
     /* the rules of every cache file (owner, group, mode), then the
        index's own checks */
     fd = open_trusted(d, name, &st);

@@ -54,7 +54,6 @@ typedef struct mapping {
     struct timespec mtime;
     X509_CRL *skel; /* the registry's reference */
     time_t superseded; /* 0: current */
-    time_t checked; /* the second its file was last found unchanged */
     int dead;
     pthread_rwlock_t lock; /* write-held while closing */
     struct mapping *next;
@@ -263,29 +262,6 @@ static X509_CRL *find_current(const char *name, const struct stat *st,
             && X509_CRL_up_ref(m->skel)) {
             skel = m->skel;
             memcpy(key_id, m->head + DSEC_CRLINDEX_HDR_KEY, 32);
-            m->checked = time(NULL);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&reg_lock);
-    return skel;
-}
-
-X509_CRL *dsec_crlindex_recent(const char *name, unsigned char key_id[32])
-{
-    X509_CRL *skel = NULL;
-    time_t now = time(NULL);
-    mapping *m;
-
-    if (name == NULL) {
-        return NULL;
-    }
-    pthread_mutex_lock(&reg_lock);
-    for (m = registry; m != NULL; m = m->next) {
-        if (!m->dead && m->superseded == 0 && m->checked == now
-            && strcmp(m->name, name) == 0 && X509_CRL_up_ref(m->skel)) {
-            skel = m->skel;
-            memcpy(key_id, m->head + DSEC_CRLINDEX_HDR_KEY, 32);
             break;
         }
     }
@@ -375,7 +351,6 @@ X509_CRL *dsec_crlindex_open(int dirfd, const char *name,
         close(fd);
     }
     if (m != NULL && X509_CRL_up_ref(m->skel)) {
-        m->checked = time(NULL);
         pthread_mutex_lock(&reg_lock);
         register_mapping(m);
         pthread_mutex_unlock(&reg_lock);

@@ -135,8 +135,9 @@ static dsec_rv use_cached(dsec_gather *g, const dsec_link *link,
         && check_crl(g, link, w, url, hit->crl,
                      hit->key_known ? hit->key_id : NULL, &err)
                == DSEC_OK) {
-        if (!hit->key_known && w->key_known) {
-            /* a disk copy is checked now: keep it in memory with its key */
+        if ((!hit->key_known || hit->source == 2) && w->key_known) {
+            /* a disk copy (a CRL, or an index's skeleton) is checked now:
+               keep it in memory with its key */
             dsec_cache_store(g->cache, url, hit->crl, w->key_id, 0);
         }
         rv = take(g, url, hit->crl, w);

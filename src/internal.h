@@ -483,12 +483,6 @@ int dsec_crlindex_build(X509_CRL *crl, const unsigned char key_id[32],
  */
 X509_CRL *dsec_crlindex_open(int dirfd, const char *name,
                              unsigned char key_id[32]);
-/*
- * The skeleton of index file name when this process found that file
- * unchanged (or opened it) this very second, with its key id: no file
- * system work; NULL otherwise (then dsec_crlindex_open looks).
- */
-X509_CRL *dsec_crlindex_recent(const char *name, unsigned char key_id[32]);
 
 /* Our critical extension of every skeleton. */
 const ASN1_OBJECT *dsec_crlindex_marker(void);

@@ -7,6 +7,8 @@
 #   (a) the second user copies an older, valid CRL (#1, victim not revoked)
 #       over <hash>.crl of a cache holding #2: a new process refuses it as
 #       a rollback and the victim is not accepted;
+#       Readers prefer the CRL's index (<hash>.idx): the other user removes
+#       it first; (a2) plants the index of #1 instead: refused too;
 #   (b) the CDP server serves #1 to a process whose cache_dir knows #2
 #       (<hash>.crl gone, <keyhash>.num left): refused (a cache_dir that
 #       never saw #2 accepts it: the check that can fail);
@@ -72,6 +74,8 @@ expect_true "warm: the CRL and its rollback record are in cache_dir" \
     test -f "$CA/$hash.crl" -a -n "$(ls "$CA"/*.num 2>/dev/null)"
 as_other tee "$CA/planted.tmp" <"$WORK/crl1.der" >/dev/null
 as_other mv -f "$CA/planted.tmp" "$CA/$hash.crl"
+# the index of #2 would be read first: the other user removes it too
+as_other rm -f "$CA/$hash.idx"
 expect_true "the other user replaced the CRL with #1" \
     cmp -s "$CA/$hash.crl" "$WORK/crl1.der"
 # the network is down: only the disk could answer
@@ -88,7 +92,7 @@ expect_grep "network back: error 23" "error 23 at 0 depth"
 
 echo "-- (b) rollback by the CDP server"
 cp "$WORK/crl1.der" "$WWW/inter.crl"
-rm -f "$CA/$hash.crl" "$CA/$hash.fail"
+rm -f "$CA/$hash.crl" "$CA/$hash.idx" "$CA/$hash.fail"
 ossl_verify b-rolled "$WORK/a.cnf" "$PKI/victim.pem"
 expect_rc "server serves #1 to a cache_dir that knows #2: not accepted" 2
 expect_grep "server rollback: logged as a rollback" "rollback"
@@ -97,6 +101,21 @@ write_cnf "$WORK/b-fresh.cnf" "cache_dir=$(cache_dir cache-b)" fetch_timeout=3
 ossl_verify b-control "$WORK/b-fresh.cnf" "$PKI/victim.pem"
 expect_rc "control: a cache_dir that never saw #2 takes #1" 0
 cp "$WORK/crl2.der" "$WWW/inter.crl"
+
+echo "-- (a2) rollback on disk through the index"
+# the index of #1 that the control's cache_dir wrote, planted by the other
+# user in the cache_dir that knows #2, with the network down
+expect_true "the control's cache_dir holds the index of #1" \
+    test -f "$WORK/cache-b/$hash.idx"
+as_other tee "$CA/planted.tmp" <"$WORK/cache-b/$hash.idx" >/dev/null
+as_other mv -f "$CA/planted.tmp" "$CA/$hash.idx"
+rm -f "$CA/$hash.fail"
+stop_nginx
+ossl_verify a2-rolled "$WORK/a.cnf" "$PKI/victim.pem"
+expect_rc "an old index planted: victim not accepted" 2
+expect_no_grep "old index: no OK" "^$PKI/victim.pem: OK"
+expect_grep "old index: logged as a rollback" "rollback"
+start_nginx "$WWW" "$port"
 
 echo "-- (c) a FIFO planted as the CRL and the lock"
 CC=$(cache_dir cache-c)
@@ -132,6 +151,7 @@ revoke good inter
 gen_crl inter "$WORK/crl3.der" -crlsec 2
 cp "$WORK/crl3.der" "$CD/$hash.crl"
 chgrp "$GROUP" "$CD/$hash.crl"
+rm -f "$CD/$hash.idx" # the index of the fresh CRL would be read first
 sleep 3
 ossl_verify d-stale "$WORK/d.cnf" "$PKI/good.pem"
 expect_rc "planted .fail, stale CRL within grace: revoked leaf rejected" 2
@@ -166,7 +186,7 @@ echo "-- (f) a CRL file writable by others"
 CF=$(cache_dir cache-f)
 write_cnf "$WORK/f.cnf" "cache_dir=$CF" fetch_timeout=3
 ossl_verify f-warm "$WORK/f.cnf" "$PKI/victim.pem"
-chmod o+w "$CF/$hash.crl"
+chmod o+w "$CF/$hash.crl" "$CF/$hash.idx"
 stop_nginx
 ossl_verify f-ow "$WORK/f.cnf" "$PKI/victim.pem"
 expect_rc "o+w CRL file, network down: not used, not accepted" 2
@@ -177,7 +197,7 @@ run_cmd f-doctor env -u OPENSSL_CONF "$CLI" doctor --offline --config \
     "$WORK/f.cnf"
 expect_rc "doctor fails" "!0"
 expect_grep "doctor names the file" "FAIL.*$hash.crl.*writable by others"
-chmod o-w "$CF/$hash.crl"
+chmod o-w "$CF/$hash.crl" "$CF/$hash.idx"
 run_cmd f-doctor-ok env -u OPENSSL_CONF "$CLI" doctor --offline --config \
     "$WORK/f.cnf"
 expect_grep "doctor: cache_dir OK once fixed" "OK.*cache_dir"
