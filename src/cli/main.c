@@ -3,7 +3,8 @@
  * Entry point of the domainsec command: global options (--help, --version)
  * and dispatch to the subcommands from a table. Each subcommand lives in its
  * own file and parses its own options. The hidden --list-options prints the
- * tables (options, commands, directives) for the documentation test.
+ * tables (options, commands, directives and their defaults) for the
+ * documentation test.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -77,6 +78,9 @@ static void cli_usage(FILE *fp)
 static int cli_list(const struct option *longopts)
 {
     const struct cli_cmd *cmd;
+    dsec_config *cfg;
+    char text[4096];
+    const char *line, *end;
     int d;
 
     dsec_cli_list_options(longopts, NULL);
@@ -85,6 +89,17 @@ static int cli_list(const struct option *longopts)
     }
     for (d = 0; d < DSEC_D_COUNT; d++) {
         printf("directive %s\n", dsec_config_directives[d]);
+    }
+    /* "default NAME = VALUE" lines: the defaults, as doctor shows them */
+    cfg = dsec_config_new();
+    if (cfg == NULL) {
+        return DSEC_EXIT_CONFIG;
+    }
+    dsec_config_describe(cfg, text, sizeof(text));
+    dsec_config_free(cfg);
+    for (line = text; *line != '\0'; line = end + (*end != '\0')) {
+        end = line + strcspn(line, "\n");
+        printf("default %.*s\n", (int)(end - line), line);
     }
     return DSEC_EXIT_VALID;
 }

@@ -7,7 +7,8 @@ The command prints its tables with the hidden --list-options (src/cli/main.c:
 its own options, the subcommands, the directives of src/config.c;
 src/cli/options.c, trust.c, cache.c: each subcommand's getopt table and
 actions). Every directive must be a .TP entry of DIRECTIVES in
-provider-domainsec.7 (and nothing else be one); every subcommand an
+provider-domainsec.7 (and nothing else be one), saying the default the
+code gives (dsec_config_describe of a new configuration); every subcommand an
 .SS "domainsec CMD" of domainsec.1 whose .TP entries are exactly its options
 (--help is documented once, under OPTIONS, for every command) and actions;
 the options of policyd also the .TP entries of OPTIONS in
@@ -82,6 +83,49 @@ def entries(lines):
     return names
 
 
+def bodies(lines):
+    """{first name of a .TP tag: its text}, macros dropped, words plain."""
+    out, name, names = {}, None, iter(entries(lines))
+    for i, line in enumerate(lines):
+        if line.strip() == ".TP":
+            name = next(names)
+            out[name] = []
+            continue
+        if line.startswith(".SH ") or line.startswith(".SS "):
+            name = None
+        if name is None or (i > 0 and lines[i - 1].strip() == ".TP"):
+            continue
+        if line.startswith("."):
+            line = line.split(" ", 1)[1] if " " in line else ""
+        out[name].append(" ".join(plain(w) for w in line.split()))
+    return {k: " ".join(v) for k, v in out.items()}
+
+
+def same_default(code, page):
+    """The default the code gives (dsec_config_describe) and the page's."""
+    if code in ("", "none"):
+        return page in ("none", "empty")
+    if code.isdigit():
+        m = re.fullmatch(r"(\d+)([kMG]?)", page)
+        scale = {"": 1, "k": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+        return m is not None and int(m.group(1)) * scale[m.group(2)] == int(
+            code)
+    return code == page
+
+
+def check_defaults(defaults, texts, problems):
+    for row in defaults:
+        name, _, value = row.partition(" = ")
+        m = re.search(r"Default\s+(\S+)", texts.get(name, ""))
+        page = m.group(1).rstrip(".,;") if m else None
+        if page is None:
+            problems.append(f"provider-domainsec.7: {name}: no 'Default' "
+                            f"(the code's is '{value}')")
+        elif not same_default(value.strip(), page):
+            problems.append(f"provider-domainsec.7: {name}: Default '{page}'"
+                            f" but the code's is '{value}'")
+
+
 def compare(where, want, have, problems):
     for name in want:
         if name not in have:
@@ -119,6 +163,8 @@ def main():
     prov = sections(pages["provider-domainsec.7"], ".SH")
     compare("provider-domainsec.7 DIRECTIVES", top["directive"],
             entries(prov.get("DIRECTIVES", [])), problems)
+    check_defaults(top["default"], bodies(prov.get("DIRECTIVES", [])),
+                   problems)
 
     cli = pages["domainsec.1"]
     options = entries(sections(cli, ".SH").get("OPTIONS", []))
@@ -144,7 +190,7 @@ def main():
     counts = (len(top["directive"]), len(top["command"]))
     if problems:
         return 1
-    print(f"OK: {counts[0]} directives, {counts[1]} commands with their "
+    print(f"OK: {counts[0]} directives with their defaults, {counts[1]} commands with their "
           f"options and actions documented; {len(PAGES)} pages "
           f"man --warnings clean")
     return 0
