@@ -126,6 +126,9 @@ static int cli_cache_parse(int argc, char **argv, struct cli_cache_opts *o)
                                            "metrics", NULL };
     int c, i, ret = -1;
 
+    if (argc == 2 && strcmp(argv[1], "--list-options") == 0) {
+        return dsec_cli_list_options(longopts, actions);
+    }
     if (argc >= 2
         && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         cli_cache_usage(stdout);

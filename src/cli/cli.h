@@ -61,6 +61,16 @@ int dsec_cli_next_option(const dsec_cli_syntax *syn, int argc, char **argv,
                          int *ret);
 
 /*
+ * The hidden --list-options of a subcommand (and of the command itself):
+ * "option --NAME" for each entry of longopts, then "action NAME" for each
+ * of actions (NULL for none), one a line on stdout, so the documentation
+ * test compares the man page with the tables getopt reads. Returns
+ * DSEC_EXIT_VALID.
+ */
+int dsec_cli_list_options(const struct option *longopts,
+                          const char *const *actions);
+
+/*
  * Print "domainsec CMD: <message>" and the hint to --help to stderr;
  * returns DSEC_EXIT_USAGE.
  */

@@ -2,7 +2,9 @@
 /*
  * Entry point of the domainsec command: global options (--help, --version)
  * and dispatch to the subcommands from a table. Each subcommand lives in its
- * own file and parses its own options.
+ * own file and parses its own options. The hidden --list-options prints the
+ * tables (options, commands, directives and their defaults) for the
+ * documentation test.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -72,6 +74,36 @@ static void cli_usage(FILE *fp)
             DSEC_EXIT_TRANSIENT, DSEC_EXIT_USAGE, DSEC_EXIT_CONFIG);
 }
 
+/* Hidden --list-options: what the man pages must document. */
+static int cli_list(const struct option *longopts)
+{
+    const struct cli_cmd *cmd;
+    dsec_config *cfg;
+    char text[4096];
+    const char *line, *end;
+    int d;
+
+    dsec_cli_list_options(longopts, NULL);
+    for (cmd = cli_cmds; cmd->name != NULL; cmd++) {
+        printf("command %s\n", cmd->name);
+    }
+    for (d = 0; d < DSEC_D_COUNT; d++) {
+        printf("directive %s\n", dsec_config_directives[d]);
+    }
+    /* "default NAME = VALUE" lines: the defaults, as doctor shows them */
+    cfg = dsec_config_new();
+    if (cfg == NULL) {
+        return DSEC_EXIT_CONFIG;
+    }
+    dsec_config_describe(cfg, text, sizeof(text));
+    dsec_config_free(cfg);
+    for (line = text; *line != '\0'; line = end + (*end != '\0')) {
+        end = line + strcspn(line, "\n");
+        printf("default %.*s\n", (int)(end - line), line);
+    }
+    return DSEC_EXIT_VALID;
+}
+
 static void cli_version(void)
 {
     printf("%s %s (%s)\n", DSEC_CLI_PROG, DOMAINSEC_VERSION_STRING,
@@ -89,6 +121,10 @@ int main(int argc, char **argv)
     int c;
     int ret = DSEC_EXIT_USAGE;
 
+    if (argc == 2 && strcmp(argv[1], "--list-options") == 0) {
+        ret = cli_list(longopts);
+        goto done;
+    }
     /* '+': stop at the subcommand, whose options are its own. */
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {

@@ -3,7 +3,8 @@
  * The command line of a subcommand, read the same way by each of them:
  * getopt_long over the subcommand's option table with the replies they
  * share (--help, an option without its value, an unknown option, a missing
- * or extra operand), the usage error message, and the --at time value.
+ * or extra operand), the usage error message, the --at time value, and the
+ * hidden --list-options that prints the table for the documentation test.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -56,11 +57,30 @@ static int cli_unknown(const dsec_cli_syntax *syn, char **argv)
                                 argv[optind - 1]);
 }
 
+int dsec_cli_list_options(const struct option *longopts,
+                          const char *const *actions)
+{
+    const struct option *o;
+
+    for (o = longopts; o->name != NULL; o++) {
+        printf("option --%s\n", o->name);
+    }
+    for (; actions != NULL && *actions != NULL; actions++) {
+        printf("action %s\n", *actions);
+    }
+    return DSEC_EXIT_VALID;
+}
+
 int dsec_cli_next_option(const dsec_cli_syntax *syn, int argc, char **argv,
                          int *ret)
 {
     int c;
 
+    /* hidden: the option table, for test/docs (not in --help) */
+    if (optind <= 1 && argc == 2 && strcmp(argv[1], "--list-options") == 0) {
+        *ret = dsec_cli_list_options(syn->longopts, NULL);
+        return 0;
+    }
     opterr = 0;
     c = getopt_long(argc, argv, ":h", syn->longopts, NULL);
     switch (c) {

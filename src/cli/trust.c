@@ -158,9 +158,13 @@ static int cli_trust_parse(int argc, char **argv, const char **config)
     };
     static const dsec_cli_syntax syntax = { "trust", longopts, cli_trust_usage,
                                             NULL, DSEC_CLI_SYNTAX_AS_WRITTEN };
+    static const char *const actions[] = { "list", NULL };
     int c, ret = -1;
 
     /* argv[0] is "trust": the action comes first, then its options */
+    if (argc == 2 && strcmp(argv[1], "--list-options") == 0) {
+        return dsec_cli_list_options(longopts, actions);
+    }
     if (argc >= 2
         && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         cli_trust_usage(stdout);
@@ -169,7 +173,7 @@ static int cli_trust_parse(int argc, char **argv, const char **config)
     if (argc < 2) {
         return dsec_cli_usage_error("trust", "missing action (list)");
     }
-    if (strcmp(argv[1], "list") != 0) {
+    if (strcmp(argv[1], actions[0]) != 0) {
         return dsec_cli_usage_error("trust", "unknown action '%s' (list)",
                                     argv[1]);
     }
