@@ -14,7 +14,9 @@
 # master-worker mode (-W, as Debian's unit runs it with -Ws) keeps
 # domainsec across a reload (SIGUSR2: the master re-executes itself with
 # the same environment), and with Debian's `chroot` + `user`/`group` the
-# worker still fetches and writes cache_dir. The control: the same
+# worker still fetches and writes cache_dir. The example
+# conf/haproxy/haproxy.cfg, its paths replaced, passes `haproxy -c`, sends a
+# good client to its backend and refuses a revoked one. The control: the same
 # configuration without OPENSSL_CONF serves the revoked client. Clients are
 # plain `openssl s_client` and curl without domainsec.
 #
@@ -246,6 +248,58 @@ if [[ $(id -u) -eq 0 ]]; then
         "$(find "$jail_cache" -type f | wc -l)" -gt 0
     stop_pid "$HOST_PID"
 fi
+
+echo "-- the example conf/haproxy/haproxy.cfg, only its paths replaced"
+# certificates, chroot, stats socket and port of the test; logs to stderr;
+# group nogroup (owning this cache_dir, mode 2770) for domainsec; user
+# nobody; the backend is the CRL nginx (index.html). Not root: no chroot,
+# user, group.
+echo "backend ok" >"$WWW/index.html"
+write_cnf "$WORK/example.cnf"
+ex_cache="$WORK/cache.$CNF_SEQ"
+ex_port=$(free_port)
+mkdir -p "$WORK/jail-ex"
+ex_sed=(-e "s|/etc/haproxy/certs/server.pem|$PKI/server-bundle.pem|"
+    -e "s|/etc/haproxy/client-ca.pem|$PKI/root.pem|"
+    -e "s|bind :443 |bind 127.0.0.1:$ex_port |"
+    -e "s|127.0.0.1:8080|127.0.0.1:$crl_port|"
+    -e "s|^\tlog /dev/log\tlocal0|\tlog stderr format short local0 info|"
+    -e "/^\tlog \/dev\/log/d" -e "s|/run/haproxy/|$WORK/|"
+    -e "s|^\tchroot .*|\tchroot $WORK/jail-ex|" -e "s|^\tuser .*|\tuser nobody|"
+    -e "s|^\tgroup domainsec|\tgroup nogroup|")
+if [[ $(id -u) -eq 0 ]]; then
+    chgrp nogroup "$ex_cache"
+    chmod 2770 "$ex_cache"
+else
+    ex_sed+=(-e "/^\t\(chroot\|user\|group\) /d")
+fi
+sed "${ex_sed[@]}" "$DSEC_SRC/conf/haproxy/haproxy.cfg" >"$WORK/example.cfg"
+run_host example-check "$WORK/example.cnf" "$HAPROXY_BIN" -c \
+    -f "$WORK/example.cfg"
+expect_rc "example: haproxy -c accepts it" 0
+HOST_LOG="$WORK/example.log"
+"${HOST_ENV[@]}" "OPENSSL_CONF=$WORK/example.cnf" "$HAPROXY_BIN" -W -db \
+    -f "$WORK/example.cfg" </dev/null >"$HOST_LOG" 2>&1 &
+HOST_PID=$!
+track_pid "$HOST_PID"
+HOST_PORT=$ex_port
+wait_port "$HOST_PORT" 10 || cat "$HOST_LOG" >&2
+client example-good good inter
+expect_grep "example: good client: HTTP 200" "^HTTP/1\.1 200" "$OUT"
+expect_grep "example: good client: the backend's answer" "^backend ok" "$OUT"
+client example-revoked revoked inter
+expect_refused "example: revoked client" 44
+sleep 0.3
+expect_grep "example: HAProxy's log names the certificate and error 23" \
+    "partners~: SSL client certificate not trusted crt_err=23 ca_err=0" \
+    "$HOST_LOG"
+expect_grep "example: HAProxy logs the good request to app1, 200" \
+    'partners~ app/app1 [0-9/]+ 200 .*"GET / HTTP/1\.0"' "$HOST_LOG"
+expect_grep "example: domainsec logs fatal error 23" \
+    "domainsec: fatal: error 23 at depth 0: .*CN=revoked" "$HOST_LOG"
+expect_no_grep "example: the worker could write cache_dir" \
+    "cannot write the CRL cache|cannot record verdicts" "$HOST_LOG"
+stop_pid "$HOST_PID"
 
 echo "-- CRL server down: a fresh HAProxy (empty cache), fail_cache = 1"
 stop_pid "$crl_pid"
