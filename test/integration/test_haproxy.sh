@@ -43,7 +43,8 @@ need_bin "$HAPROXY_BIN" haproxy
 need_bin "$NGINX_BIN" nginx
 need_bin "$(command -v curl || true)" curl
 
-# host_cfg FILE PORT [GLOBAL_LINE...]: haproxy.cfg of the HTTPS host.
+# host_cfg FILE PORT [GLOBAL_LINE...]: haproxy.cfg of the HTTPS host; its
+# bind options are $HOST_BIND when set.
 host_cfg() {
     local file=$1 port=$2 line
     shift 2
@@ -63,7 +64,7 @@ defaults
     timeout client 10s
     timeout server 10s
 frontend https
-    bind 127.0.0.1:$port ssl crt $PKI/server-bundle.pem verify required ca-file $PKI/root.pem
+    bind 127.0.0.1:$port ${HOST_BIND:-ssl crt $PKI/server-bundle.pem verify required ca-file $PKI/root.pem}
     http-request return status 200 content-type text/plain string "ok"
 EOF
     } >"$file"
@@ -300,6 +301,33 @@ expect_grep "example: domainsec logs fatal error 23" \
 expect_no_grep "example: the worker could write cache_dir" \
     "cannot write the CRL cache|cannot record verdicts" "$HOST_LOG"
 stop_pid "$HOST_PID"
+
+echo "-- crt-list whose line has verify, ca-file and a crl-file past nextUpdate"
+pki_ossl ca -config "$PKI/ca-inter/ca.cnf" -gencrl -crlsec 1 \
+    -out "$WORK/stale-crls.pem" >/dev/null 2>&1
+pki_ossl crl -inform DER -in "$WWW/root.crl" >>"$WORK/stale-crls.pem"
+echo "$PKI/server-bundle.pem [verify required ca-file $PKI/root.pem" \
+    "crl-file $WORK/stale-crls.pem] localhost" >"$WORK/crt-list.txt"
+sleep 2
+HOST_BIND="ssl crt-list $WORK/crt-list.txt"
+write_cnf "$WORK/list.cnf"
+start_host list "$WORK/list.cnf"
+client list-good good inter
+expect_served "crt-list, stale crl-file: good client (CRL fetched)"
+client list-revoked revoked inter
+expect_refused "crt-list, stale crl-file: revoked client" 44
+sleep 0.3
+expect_grep "crt-list: domainsec took the revoked status from the CDP" \
+    "domainsec: fatal: error 23 at depth 0: .*url=http://127\.0\.0\.1:$crl_port/inter\.crl" \
+    "$HOST_LOG"
+stop_pid "$HOST_PID"
+start_host list-plain -
+client list-plain-good good inter
+expect_refused "plain OpenSSL, stale crl-file: good client refused" 45
+expect_grep "plain OpenSSL, stale crl-file: HAProxy logs error 12" \
+    "https~: SSL client certificate not trusted crt_err=12" "$HOST_LOG"
+stop_pid "$HOST_PID"
+unset HOST_BIND
 
 echo "-- CRL server down: a fresh HAProxy (empty cache), fail_cache = 1"
 stop_pid "$crl_pid"
