@@ -205,6 +205,7 @@ run_pre() {
 }
 sd="$DSEC_SRC/conf/systemd"
 for dropin in "$sd/nginx.service.d/domainsec.conf" \
+    "$sd/haproxy.service.d/domainsec.conf" \
     "$sd/postfix@-.service.d/domainsec.conf"; do
     unit=$(basename "$(dirname "$dropin")" .d)
     expect_grep "$unit: ExecStartPre runs domainsec doctor --offline" \
@@ -221,6 +222,8 @@ for dropin in "$sd/nginx.service.d/domainsec.conf" \
 done
 expect_grep "nginx drop-in sets OPENSSL_CONF" \
     '^Environment=OPENSSL_CONF=/' "$sd/nginx.service.d/domainsec.conf"
+expect_grep "haproxy drop-in sets OPENSSL_CONF" \
+    '^Environment=OPENSSL_CONF=/' "$sd/haproxy.service.d/domainsec.conf"
 
 analyze=$(command -v systemd-analyze || true)
 if [[ -z "$analyze" ]]; then
@@ -228,6 +231,7 @@ if [[ -z "$analyze" ]]; then
 else
     units="$WORK/units"
     for dropin in "$sd/nginx.service.d/domainsec.conf" \
+        "$sd/haproxy.service.d/domainsec.conf" \
         "$sd/postfix@-.service.d/domainsec.conf"; do
         d=$(basename "$(dirname "$dropin")")
         unit=${d%.d}
@@ -243,7 +247,10 @@ else
         rm -rf "$units"
         mkdir -p "$units/$d"
         cp "/lib/systemd/system/$base" "$units/"
-        cp "$dropin" "$units/$d/"
+        # the command as installed here: verify checks that the first
+        # ExecStartPre exists (haproxy.service has none of its own)
+        sed "s|^ExecStartPre=/[^ ]*/domainsec |ExecStartPre=$ICLI |" \
+            "$dropin" >"$units/$d/domainsec.conf"
         run_cmd "analyze-$unit" env "SYSTEMD_UNIT_PATH=$units:" \
             "$analyze" verify "$unit"
         expect_rc "$unit + drop-in: systemd-analyze verify" 0
