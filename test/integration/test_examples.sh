@@ -63,7 +63,7 @@ expect_true "conf/domainsec.cnf installed unchanged" \
     cmp -s "$DSEC_SRC/conf/domainsec.cnf" \
     "$ROOT$prefix/share/doc/domainsec/domainsec.cnf"
 expect_true "conf/postfix installed unchanged" \
-    diff -r "$DSEC_SRC/conf/postfix" "$ROOT$prefix/share/doc/domainsec/postfix"
+    diff -r "$DSEC_SRC/conf/postfix" "$ROOT$prefix/share/doc/domainsec/examples/postfix"
 ossl_moddir=$(env -u OPENSSL_CONF "$OPENSSL_BIN" version -m |
     sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
 if [[ "$modulesdir" == "$ossl_moddir" ]]; then
