@@ -38,9 +38,11 @@
  * live and die with its skeleton: open indexes are kept in a registry (one
  * per file version, shared by every lookup of the process), the skeleton
  * points to its entry through X509_CRL_set_meth_data, and an index
- * superseded by a newer file of the same name for SUPERSEDED_TTL seconds
- * is closed (its entry kept, marked dead: a skeleton still held then
- * answers "listed", fail closed).
+ * superseded by a newer file of the same name and not looked in for
+ * IDLE_TTL seconds is closed, so
+ * descriptors stay bounded however often the CRL changes (its entry kept,
+ * marked dead: a skeleton still held then cannot answer, and the CRL is
+ * unusable: a transient failure, never a verdict).
  */
 typedef struct mapping {
     int fd;
@@ -54,12 +56,13 @@ typedef struct mapping {
     struct timespec mtime;
     X509_CRL *skel; /* the registry's reference */
     time_t superseded; /* 0: current */
+    time_t used; /* the last lookup's second (atomic) */
     int dead;
     pthread_rwlock_t lock; /* write-held while closing */
     struct mapping *next;
 } mapping;
 
-#define SUPERSEDED_TTL 600
+#define IDLE_TTL 10
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static mapping *registry;
@@ -280,8 +283,8 @@ static void register_mapping(mapping *m)
         if (o->superseded == 0 && strcmp(o->name, m->name) == 0) {
             o->superseded = now;
         }
-        if (!o->dead && o->superseded != 0
-            && now - o->superseded > SUPERSEDED_TTL) {
+        if (!o->dead && o->superseded != 0 && now - o->superseded > IDLE_TTL
+            && now - __atomic_load_n(&o->used, __ATOMIC_RELAXED) > IDLE_TTL) {
             pthread_rwlock_wrlock(&o->lock);
             close(o->fd);
             o->fd = -1;
@@ -419,17 +422,18 @@ int dsec_crlindex_lookup_serial(X509_CRL *crl, const ASN1_INTEGER *serial,
     if (serial->length > 0) {
         memcpy(key + 2, serial->data, (size_t)serial->length);
     }
+    __atomic_store_n(&m->used, time(NULL), __ATOMIC_RELAXED);
     pthread_rwlock_rdlock(&m->lock);
     r = m->dead ? -2 : search(m, key, reason, when);
     pthread_rwlock_unlock(&m->lock);
     if (r == -2) {
-        /* closed (held past SUPERSEDED_TTL after a newer index came), or
-           truncated in place: fail closed */
+        /* closed (idle past IDLE_TTL after a newer index came), or
+           truncated in place: the CRL cannot answer (the decision makes it
+           an unusable CRL: transient) */
         dsec_log(DSEC_LOG_ERR,
-                 "domainsec: CRL index %s is closed or damaged; answering "
-                 "listed",
+                 "domainsec: CRL index %s is closed or damaged; its CRL is "
+                 "not used",
                  m->name);
-        r = 1;
     }
     return r;
 }

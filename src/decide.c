@@ -47,6 +47,7 @@ static int rank_of(dsec_rv rv)
         return 5;
     case DSEC_ERR_CRL_SIGNER:
     case DSEC_ERR_CRL_SIG:
+    case DSEC_ERR_PARSE: /* a CRL whose index cannot answer */
         return 6;
     case DSEC_ERR_NO_DELTA:
         return 7;
@@ -184,6 +185,13 @@ static int apply_crl(struct run *r, const dsec_crl_in *c, X509 *signer,
         if (listed == 1) {
             delta = NULL; /* the complete CRL lists it */
         }
+    }
+    if (listed < 0) {
+        /* its index could not answer: the CRL does not count */
+        dsec_err_set(&e, DSEC_ERR_PARSE, 0,
+                     "the CRL's index in cache_dir is closed or damaged");
+        note_failure(r, c, &e);
+        return 0;
     }
     r->mask |= interim;
     out->stale |= stale;

@@ -492,7 +492,8 @@ int dsec_crlindex_marker_ok(X509_CRL *crl, X509_EXTENSION *ext);
 
 /*
  * serial on crl's index: 1 listed, 2 listed as removeFromCRL, 0 not
- * listed, -1 when crl carries no index; *reason (the reason code, -1 for
+ * listed, -1 when crl carries no index, -2 when the index cannot answer
+ * (closed, or truncated in place); *reason (the reason code, -1 for
  * none) and *when (revocationDate) when listed (may be NULL).
  */
 int dsec_crlindex_lookup_serial(X509_CRL *crl, const ASN1_INTEGER *serial,

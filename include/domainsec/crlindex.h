@@ -16,6 +16,7 @@ int dsec_crlindex_attached(const X509_CRL *crl);
 /*
  * Where cert stands on crl, through its index when it has one, else as
  * X509_CRL_get0_by_cert says: 1 listed, 2 listed as removeFromCRL, 0 not;
+ * -2 when its index cannot answer (the CRL is then unusable);
  * *reason (may be NULL) the reason code of a listed entry, 0 without one.
  */
 int dsec_crlindex_lookup(X509_CRL *crl, X509 *cert, int *reason);

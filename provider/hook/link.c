@@ -421,8 +421,11 @@ static void merge_attempts(dsec_report *rep, dsec_report *scratch, int depth)
 
 static int anchor_listed(X509_CRL *crl, X509 *anchor)
 {
-    /* through the index of a CRL read from one */
-    return crl != NULL && dsec_crlindex_lookup(crl, anchor, NULL) == 1;
+    /* through the index of a CRL read from one; an index that cannot
+       answer (-2) counts as listed: fail closed */
+    int r = crl != NULL ? dsec_crlindex_lookup(crl, anchor, NULL) : 0;
+
+    return r == 1 || r == -2;
 }
 
 /* One link between gathering and deciding. */

@@ -5,7 +5,7 @@
  * index answers as OpenSSL does on the parsed CRL, 1,000,000 lookups),
  * CRLs that must not be indexed, corrupted index files ignored, a
  * skeleton without its index refused by the decision, and an index
- * truncated in place answering "listed".
+ * truncated in place unable to answer (-2).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -505,8 +505,9 @@ static void test_skeleton_fails_closed(void)
     sk_ASN1_INTEGER_pop_free(serials, ASN1_INTEGER_free);
 }
 
-/* An index truncated in place after it was opened: lookups fail closed
-   ("listed"), nothing crashes. */
+/* An index truncated in place after it was opened: lookups cannot answer
+   (-2: the decision makes the CRL unusable, a transient failure, never a
+   "not listed"), nothing crashes. */
 static void test_truncated_in_place(void)
 {
     STACK_OF(ASN1_INTEGER) *serials = sk_ASN1_INTEGER_new_null();
@@ -520,10 +521,10 @@ static void test_truncated_in_place(void)
     CU_ASSERT(dsec_crlindex_lookup_serial(skel, absent, NULL, NULL) == 0);
     snprintf(path, sizeof(path), "%s/shrinks.idx", dir);
     CU_ASSERT_FATAL(truncate(path, DSEC_CRLINDEX_HDR_SIZE) == 0);
-    CU_ASSERT(dsec_crlindex_lookup_serial(skel, absent, NULL, NULL) == 1);
+    CU_ASSERT(dsec_crlindex_lookup_serial(skel, absent, NULL, NULL) == -2);
     CU_ASSERT(dsec_crlindex_lookup_serial(
                   skel, sk_ASN1_INTEGER_value(serials, 0), NULL, NULL)
-              == 1);
+              == -2);
     ASN1_INTEGER_free(absent);
     X509_CRL_free(skel);
     X509_CRL_free(crl);
