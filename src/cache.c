@@ -355,6 +355,22 @@ dsec_rv dsec_cache_lookup(dsec_cache *c, const char *url, time_t now,
                                                        : DSEC_ERR_NOT_FOUND;
 }
 
+dsec_rv dsec_cache_peek_disk(dsec_cache *c, const char *url,
+                             dsec_cache_hit *hit)
+{
+    memset(hit, 0, sizeof(*hit));
+    if (c == NULL || url == NULL || c->disk.dirfd < 0) {
+        return DSEC_ERR_NOT_FOUND;
+    }
+    hit->crl = dsec_cache_disk_read_index(&c->disk, url, hit->key_id);
+    hit->key_known = hit->crl != NULL;
+    if (hit->crl == NULL) {
+        hit->crl = dsec_cache_disk_read_crl(&c->disk, url);
+    }
+    hit->source = 2;
+    return hit->crl != NULL ? DSEC_OK : DSEC_ERR_NOT_FOUND;
+}
+
 void dsec_cache_hit_clear(dsec_cache_hit *hit)
 {
     if (hit != NULL) {

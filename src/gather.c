@@ -292,6 +292,21 @@ static dsec_rv fetch_one_within(const dsec_config *engcfg, const char *url,
     return DSEC_OK;
 }
 
+dsec_rv dsec_gather_accept(const dsec_config *cfg, dsec_cache *cache,
+                           const dsec_link *link, const char *url,
+                           dsec_gather_want *w, X509_CRL *crl,
+                           const unsigned char *key_id, DSEC_ERR *err)
+{
+    dsec_gather g;
+
+    memset(&g, 0, sizeof(g));
+    g.cfg = cfg;
+    g.cache = cache;
+    g.link = link;
+    g.depth = -1;
+    return check_crl(&g, link, w, url, crl, key_id, err);
+}
+
 dsec_rv dsec_gather_refetch(const dsec_config *cfg, dsec_cache *cache,
                             const dsec_link *link, const char *url,
                             dsec_gather_want *w, dsec_gather_validators *v,

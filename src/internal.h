@@ -396,6 +396,16 @@ dsec_rv dsec_gather_from_grace(dsec_gather *g, const char *url,
                                dsec_gather_want *w);
 
 /*
+ * crl of url (key_id: the key that verified it, or NULL) checked for link
+ * and w the one way gather.c accepts a CRL (the decision's checks, then
+ * the rollback guard), without recording anything: for a background
+ * refresh that finds a newer CRL another process stored.
+ */
+dsec_rv dsec_gather_accept(const dsec_config *cfg, dsec_cache *cache,
+                           const dsec_link *link, const char *url,
+                           dsec_gather_want *w, X509_CRL *crl,
+                           const unsigned char *key_id, DSEC_ERR *err);
+/*
  * Fetch url (fetch_timeout) and check the CRL for w with link, the way
  * from_network accepts one (dsec_decide_check through link's signer
  * resolver), without recording anything: for a background refresh. DSEC_OK:

@@ -78,6 +78,14 @@ typedef struct {
  */
 dsec_rv dsec_cache_lookup(dsec_cache *cache, const char *url, time_t now,
                           dsec_cache_hit *hit);
+/*
+ * What the disk layer holds for url now (its index first, then its CRL),
+ * whatever memory holds: for a background refresh, which may find that
+ * another process refreshed it already. DSEC_OK with hit->crl (a new
+ * reference; key_known for an index), else DSEC_ERR_NOT_FOUND.
+ */
+dsec_rv dsec_cache_peek_disk(dsec_cache *cache, const char *url,
+                             dsec_cache_hit *hit);
 void dsec_cache_hit_clear(dsec_cache_hit *hit);
 
 /*

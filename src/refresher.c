@@ -206,6 +206,35 @@ static void ask_as_recorded(const job *j, dsec_gather_validators *v)
     }
 }
 
+/*
+ * A newer CRL of the job's URL that another process stored in the cache
+ * directory (memory still holds the one being replaced): accepted the way
+ * a fetched one is and handed to the memory cache (it is on disk already).
+ * 1 when so.
+ */
+static int from_disk(job *j, const dsec_link *link, dsec_gather_want *w,
+                     dsec_cache_fetched *keep)
+{
+    dsec_cache_hit disk;
+    DSEC_ERR err = { 0 };
+    int taken = 0;
+
+    if (dsec_cache_peek_disk(j->cache, j->url, &disk) == DSEC_OK
+        && dsec_refresh_newer(disk.crl, j->cached)
+        && dsec_gather_accept(j->cfg, j->cache, link, j->url, w, disk.crl,
+                              disk.key_known ? disk.key_id : NULL, &err)
+               == DSEC_OK
+        && w->key_known) {
+        keep->crl = disk.crl;
+        disk.crl = NULL;
+        memcpy(keep->key_id, w->key_id, sizeof(keep->key_id));
+        keep->to_disk = 0; /* nor a purge.gen bump: it came from there */
+        taken = 1;
+    }
+    dsec_cache_hit_clear(&disk);
+    return taken;
+}
+
 /* Once the single flight of the job's URL is ours (a dsec_cache_fetch_fn). */
 static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
                         dsec_cache_fetched *keep)
@@ -229,6 +258,11 @@ static dsec_rv job_step(void *arg, const dsec_cache_hit *cached, int mine,
     link.signer = job_signer;
     link.cands = job_cands;
     link.arg = j;
+    memset(&w, 0, sizeof(w));
+    w.dp = j->dp;
+    if (from_disk(j, &link, &w, keep)) {
+        return DSEC_OK; /* another process refreshed it: no fetch */
+    }
     memset(&w, 0, sizeof(w));
     w.dp = j->dp;
     ask_as_recorded(j, &v);
