@@ -468,6 +468,30 @@ expect_max_ms() {
     fi
 }
 
+# expect_maps DESC PID WANT NAME: a library whose file name starts with NAME
+# is mapped into PID (WANT yes/no). /proc/PID/maps is not read atomically:
+# a process that maps and unmaps while it is read (a sanitizer build's
+# allocator does, all the time) can have lines skipped. So "yes" passes on
+# the first of up to 20 reads that shows it, "no" only if 3 reads agree.
+expect_maps() {
+    local desc=$1 pid=$2 want=$3 name=$4 have i tries=3
+    [[ "$want" == yes ]] && tries=20
+    for ((i = 0; i < tries; i++)); do
+        have=no
+        if grep -qF -- "/$name" "/proc/$pid/maps" 2>/dev/null; then
+            have=yes
+        fi
+        [[ "$want" == yes && "$have" == yes ]] && break
+        [[ "$want" == no && "$have" == yes ]] && break
+        sleep 0.1
+    done
+    if [[ "$have" == "$want" ]]; then
+        pass "$desc"
+    else
+        fail "$desc: mapped=$have in /proc/$pid/maps ($i reads), wanted $want"
+    fi
+}
+
 # finish: the summary line; non-zero exit when a check failed or none ran.
 finish() {
     echo "$PASS_COUNT passed, $FAIL_COUNT failed"

@@ -100,21 +100,6 @@ expect_refused() {
     expect_no_grep "$1: no verify=SUCCESS" "verify=SUCCESS"
 }
 
-# expect_maps DESC PID WANT NAME: NAME (a library file name) is mapped
-# into PID (WANT yes) or not (WANT no).
-expect_maps() {
-    local desc=$1 pid=$2 want=$3 name=$4 maps have=no
-    maps=$(cat "/proc/$pid/maps" 2>/dev/null || true)
-    if [[ "$maps" == *"/$name"* ]]; then
-        have=yes
-    fi
-    if [[ "$have" == "$want" ]]; then
-        pass "$desc"
-    else
-        fail "$desc: mapped=$have in /proc/$pid/maps, wanted $want"
-    fi
-}
-
 # both_logs: the host's error log and captured stderr, as one file.
 both_logs() {
     cat "$HOST_LOG" "$HOST_STDERR" >"$WORK/$1.log"
