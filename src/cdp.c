@@ -113,6 +113,15 @@ dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out)
     return extract(cert, NULL, NID_crl_distribution_points, out);
 }
 
+dsec_rv dsec_cdp_from_dps(STACK_OF(DIST_POINT) * dps, dsec_cdp_list *out)
+{
+    if (out == NULL) {
+        return DSEC_ERR_INVALID;
+    }
+    memset(out, 0, sizeof(*out));
+    return dps != NULL ? from_dps(dps, 0, out) : DSEC_ERR_INVALID;
+}
+
 dsec_rv dsec_cdp_extract_freshest(X509 *cert, X509_CRL *crl, dsec_cdp_list *out)
 {
     return extract(cert, crl, NID_freshest_crl, out);

@@ -28,6 +28,8 @@
 /* 2.25: an OID from a UUID (ITU-T X.667), registered to no one else */
 #define MARKER_OID "2.25.223411301285667279950670543802463883683"
 #define FILE_MAX (1L << 30)
+/* records up to this size are read once into memory, the file closed */
+#define MEM_MAX (256L * 1024)
 
 /*
  * One open index. The records are read with pread, a few per lookup, from
@@ -42,7 +44,10 @@
  * IDLE_TTL seconds is closed, so
  * descriptors stay bounded however often the CRL changes (its entry kept,
  * marked dead: a skeleton still held then cannot answer, and the CRL is
- * unusable: a transient failure, never a verdict).
+ * unusable: a transient failure, never a verdict). The records of a small
+ * index (up to MEM_MAX bytes) are read once, when it is opened, and its
+ * file closed at once: a lookup is then a binary search in memory, with no
+ * system call, and no later change to the file can reach it.
  */
 typedef struct mapping {
     int fd;
@@ -50,6 +55,7 @@ typedef struct mapping {
     unsigned char head[DSEC_CRLINDEX_HDR_SIZE];
     off_t recs; /* where the records start */
     size_t count;
+    unsigned char *mem; /* the records, read once (small indexes); NULL */
     char name[96];
     dev_t dev;
     ino_t ino;
@@ -286,14 +292,38 @@ static void register_mapping(mapping *m)
         if (!o->dead && o->superseded != 0 && now - o->superseded > IDLE_TTL
             && now - __atomic_load_n(&o->used, __ATOMIC_RELAXED) > IDLE_TTL) {
             pthread_rwlock_wrlock(&o->lock);
-            close(o->fd);
+            if (o->fd >= 0) {
+                close(o->fd);
+            }
             o->fd = -1;
+            OPENSSL_free(o->mem);
+            o->mem = NULL;
             o->dead = 1;
             pthread_rwlock_unlock(&o->lock);
         }
     }
     m->next = registry;
     registry = m;
+}
+
+/* The records of a small index into m->mem and its file closed: 1; 1
+   also for a large one (left to pread); 0 when they cannot be read. */
+static int load_small(mapping *m)
+{
+    size_t bytes = m->count * DSEC_CRLINDEX_REC;
+
+    if (m->count == 0 || bytes > (size_t)MEM_MAX) {
+        return 1;
+    }
+    if ((m->mem = OPENSSL_malloc(bytes)) == NULL
+        || !read_at(m, m->mem, bytes, m->recs)) {
+        OPENSSL_free(m->mem);
+        m->mem = NULL;
+        return 0;
+    }
+    close(m->fd);
+    m->fd = -1;
+    return 1;
 }
 
 /* fd (the file st of name, handed over) checked: its entry; NULL when
@@ -311,6 +341,11 @@ static mapping *open_new(int fd, const struct stat *st, const char *name)
     m->fd = fd;
     m->len = (size_t)st->st_size;
     m->skel = check_file(m, &why);
+    if (m->skel != NULL && !load_small(m)) {
+        why = "records unreadable";
+        X509_CRL_free(m->skel);
+        m->skel = NULL;
+    }
     if (m->skel == NULL) {
         dsec_log(DSEC_LOG_WARNING,
                  "domainsec: ignoring unusable CRL index %s: %s", name, why);
@@ -377,8 +412,10 @@ static int search(const mapping *m, const unsigned char *key, int *reason,
         size_t mid = lo + (hi - lo) / 2;
         int c;
 
-        if (!read_at(m, r, sizeof(r),
-                     m->recs + (off_t)(mid * DSEC_CRLINDEX_REC))) {
+        if (m->mem != NULL) {
+            memcpy(r, m->mem + mid * DSEC_CRLINDEX_REC, sizeof(r));
+        } else if (!read_at(m, r, sizeof(r),
+                            m->recs + (off_t)(mid * DSEC_CRLINDEX_REC))) {
             return -2;
         }
         c = memcmp(key, r, DSEC_CRLINDEX_KEY);

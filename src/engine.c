@@ -264,7 +264,9 @@ dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
         dsec_cache_forget_all(eng->cache);
     }
     g.last = DSEC_ERR_NO_CDP;
-    rv = dsec_cdp_extract(link->cert, &cdps);
+    /* the link's DistributionPoints when it has them decoded already */
+    rv = link->dps != NULL ? dsec_cdp_from_dps(link->dps, &cdps)
+                           : dsec_cdp_extract(link->cert, &cdps);
     if (rv != DSEC_OK) {
         dsec_gather_depth(&g, rv, NULL,
                           "cannot read the CRL distribution points");

@@ -4,6 +4,8 @@
  * when a CRL that is still current is fetched again, for the host
  * process's background refresh and for `domainsec cache refresh`.
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
@@ -45,7 +47,87 @@ static int next_publish(const X509_CRL *crl, time_t *when)
     return ok;
 }
 
-time_t dsec_refresh_point(const X509_CRL *crl, long max_age)
+/*
+ * The last answers of dsec_refresh_point: a host asks about the same
+ * cached CRLs on every verification. An answer is found again by the CRL
+ * object and the DER of its two times; a CRL freed and another decoded at
+ * the same address with the same times could differ only in its Next CRL
+ * Publish extension, which moves nothing but the background refresh.
+ */
+#define POINT_SLOTS 64
+#define POINT_TIME_MAX 24
+
+struct point_slot {
+    const X509_CRL *crl;
+    long max_age;
+    unsigned char this_upd[POINT_TIME_MAX], next_upd[POINT_TIME_MAX];
+    int this_len, next_len; /* -1: no such time */
+    time_t point;
+};
+
+static struct point_slot points[POINT_SLOTS];
+static pthread_mutex_t points_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The key of (crl, max_age) into *k; 0 when a time does not fit. */
+static int point_key(const X509_CRL *crl, long max_age, struct point_slot *k)
+{
+    const ASN1_TIME *t[2] = { X509_CRL_get0_lastUpdate(crl),
+                              X509_CRL_get0_nextUpdate(crl) };
+    unsigned char *dst[2];
+    int *len[2], i;
+
+    memset(k, 0, sizeof(*k));
+    dst[0] = k->this_upd;
+    dst[1] = k->next_upd;
+    len[0] = &k->this_len;
+    len[1] = &k->next_len;
+    for (i = 0; i < 2; i++) {
+        *len[i] = t[i] != NULL ? ASN1_STRING_length(t[i]) : -1;
+        if (*len[i] > POINT_TIME_MAX) {
+            return 0;
+        }
+        if (*len[i] > 0) {
+            memcpy(dst[i], ASN1_STRING_get0_data(t[i]), (size_t)*len[i]);
+        }
+    }
+    k->crl = crl;
+    k->max_age = max_age;
+    return 1;
+}
+
+static struct point_slot *point_slot_of(const X509_CRL *crl)
+{
+    return &points[((uintptr_t)crl >> 4) % POINT_SLOTS];
+}
+
+static int point_known(const struct point_slot *k, time_t *point)
+{
+    struct point_slot *s = point_slot_of(k->crl);
+    int hit;
+
+    pthread_mutex_lock(&points_lock);
+    hit = s->crl == k->crl && s->max_age == k->max_age
+          && s->this_len == k->this_len && s->next_len == k->next_len
+          && memcmp(s->this_upd, k->this_upd, sizeof(s->this_upd)) == 0
+          && memcmp(s->next_upd, k->next_upd, sizeof(s->next_upd)) == 0;
+    if (hit) {
+        *point = s->point;
+    }
+    pthread_mutex_unlock(&points_lock);
+    return hit;
+}
+
+static void point_note(const struct point_slot *k, time_t point)
+{
+    struct point_slot *s = point_slot_of(k->crl);
+
+    pthread_mutex_lock(&points_lock);
+    *s = *k;
+    s->point = point;
+    pthread_mutex_unlock(&points_lock);
+}
+
+static time_t compute_point(const X509_CRL *crl, long max_age)
 {
     time_t this_upd, next_upd = 0, pub, point;
     int has_next;
@@ -68,6 +150,26 @@ time_t dsec_refresh_point(const X509_CRL *crl, long max_age)
         point = this_upd + (time_t)((next_upd - this_upd) * 4 / 5);
     }
     return point - this_upd > max_age ? this_upd + max_age : point;
+}
+
+time_t dsec_refresh_point(const X509_CRL *crl, long max_age)
+{
+    struct point_slot k;
+    int keyed;
+    time_t point;
+
+    if (crl == NULL) {
+        return 0;
+    }
+    keyed = point_key(crl, max_age, &k);
+    if (keyed && point_known(&k, &point)) {
+        return point;
+    }
+    point = compute_point(crl, max_age);
+    if (keyed) {
+        point_note(&k, point);
+    }
+    return point;
 }
 
 int dsec_refresh_newer(X509_CRL *a, X509_CRL *b)

@@ -7,6 +7,7 @@
 #define DOMAINSEC_CDP_H
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include "domainsec/common.h"
 
 typedef struct {
@@ -22,6 +23,11 @@ typedef struct {
 
 /* Fill out (zeroed first); DSEC_OK also when the certificate has no CDP. */
 dsec_rv dsec_cdp_extract(X509 *cert, dsec_cdp_list *out);
+/*
+ * The same from a certificate's DistributionPoints already decoded (as
+ * dsec_decide_dps returns them; not NULL): no second decoding.
+ */
+dsec_rv dsec_cdp_from_dps(STACK_OF(DIST_POINT) * dps, dsec_cdp_list *out);
 /*
  * The delta CRL locations (freshestCRL) of a complete CRL, or when it has
  * none of the certificate (either may be NULL); as dsec_cdp_extract.

@@ -13,9 +13,11 @@
  * fetcher's own verifications (libcurl checking an https CDP) are not
  * recorded.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <openssl/evp.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -64,9 +66,102 @@ static void verdict_of(X509_STORE_CTX *ctx, const DSPROV_CTX *prov,
     }
 }
 
+/*
+ * The leaves whose verdict this process recorded (written, or found
+ * already on disk by the record's own memo) less than RECENT_NS ago: the
+ * same leaf with the same verdict again within that time is not recorded
+ * again. A host verifies the same peers over and over; without this every
+ * verification computed the fingerprints, the names and the record's text
+ * and looked at the two files on disk. A leaf is known by the SHA-1
+ * fingerprint OpenSSL keeps with every decoded certificate (no digest to
+ * compute): two leaves that collide under SHA-1 and get the same verdict
+ * within a second only delay the second one's record by that second (the
+ * policy service finds no record and answers "try later").
+ */
+#define RECENT_SLOTS 256
+#define RECENT_NS 1000000000LL
+
+struct recent_slot {
+    unsigned char sha1[20];
+    dsec_class cls;
+    int error;
+    int depth;
+    int fd;
+    char reason[sizeof(((dsec_verdict *)0)->reason)];
+    long long at; /* CLOCK_MONOTONIC, ns; 0: empty */
+};
+
+static struct recent_slot recent[RECENT_SLOTS];
+static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static long long mono_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        return 0;
+    }
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The slot for (leaf, v, fd) filled in *key; 0 when the leaf has none. */
+static int recent_key(X509 *leaf, const dsec_verdict *v, int fd,
+                      struct recent_slot *key)
+{
+    unsigned int len = 0;
+
+    memset(key, 0, sizeof(*key));
+    if (X509_digest(leaf, EVP_sha1(), key->sha1, &len) != 1
+        || len != sizeof(key->sha1)) {
+        return 0;
+    }
+    key->cls = v->cls;
+    key->error = v->error;
+    key->depth = v->depth;
+    key->fd = fd;
+    memcpy(key->reason, v->reason, sizeof(key->reason));
+    return 1;
+}
+
+static struct recent_slot *recent_slot_of(const struct recent_slot *key)
+{
+    unsigned int h = 0;
+
+    memcpy(&h, key->sha1, sizeof(h));
+    return &recent[h % RECENT_SLOTS];
+}
+
+static int recent_same(const struct recent_slot *key, long long now)
+{
+    struct recent_slot *s = recent_slot_of(key);
+    int same;
+
+    pthread_mutex_lock(&recent_lock);
+    same = s->at != 0 && now >= s->at && now - s->at < RECENT_NS
+           && memcmp(s->sha1, key->sha1, sizeof(s->sha1)) == 0
+           && s->cls == key->cls && s->error == key->error
+           && s->depth == key->depth && s->fd == key->fd
+           && strcmp(s->reason, key->reason) == 0;
+    pthread_mutex_unlock(&recent_lock);
+    return same;
+}
+
+static void recent_note(const struct recent_slot *key, long long now)
+{
+    struct recent_slot *s = recent_slot_of(key);
+
+    pthread_mutex_lock(&recent_lock);
+    *s = *key;
+    s->at = now;
+    pthread_mutex_unlock(&recent_lock);
+}
+
 static void record(X509_STORE_CTX *ctx, const watch *w)
 {
     DSPROV_CTX *prov = dsprov_state_active();
+    struct recent_slot key;
+    long long now;
+    int known;
     DSEC_ERR err;
     dsec_verdict v;
 
@@ -76,6 +171,11 @@ static void record(X509_STORE_CTX *ctx, const watch *w)
     memset(&v, 0, sizeof(v));
     memset(&err, 0, sizeof(err));
     verdict_of(ctx, prov, &v);
+    known = recent_key(w->leaf, &v, prov->verdict_fd, &key);
+    now = mono_ns();
+    if (known && now != 0 && recent_same(&key, now)) {
+        return;
+    }
     dsec_verdict_names_of(w->leaf, &v);
     v.time = time(NULL);
     v.expires = v.time + prov->cfg->verdict_ttl;
@@ -87,6 +187,9 @@ static void record(X509_STORE_CTX *ctx, const watch *w)
                      prov->cfg->cache_dir, DSEC_VERDICT_DIR, err.msg);
         }
         return;
+    }
+    if (known && now != 0) {
+        recent_note(&key, now);
     }
     DSPROV_debug(2, "verdict recorded: %s, error %d: %s; subject=%s",
                  dsec_classify_name(v.cls), v.error, v.reason, v.subject);

@@ -505,30 +505,60 @@ static void test_skeleton_fails_closed(void)
     sk_ASN1_INTEGER_pop_free(serials, ASN1_INTEGER_free);
 }
 
-/* An index truncated in place after it was opened: lookups cannot answer
-   (-2: the decision makes the CRL unusable, a transient failure, never a
-   "not listed"), nothing crashes. */
-static void test_truncated_in_place(void)
+/* n entries indexed in "name", then the file truncated in place after it
+   was opened: what the lookups of an absent and of a listed serial give. */
+static void truncate_after_open(int n, const char *name, int *absent_rc,
+                                int *listed_rc)
 {
     STACK_OF(ASN1_INTEGER) *serials = sk_ASN1_INTEGER_new_null();
-    X509_CRL *crl = random_crl(500, 0, serials), *skel;
+    X509_CRL *crl = random_crl(n, 0, serials), *skel;
     ASN1_INTEGER *absent = ASN1_INTEGER_new();
     char path[512];
 
-    ASN1_INTEGER_set(absent, 1);
-    skel = indexed(crl, "shrinks.idx");
+    long v = 1;
+    int k;
+
+    /* a small serial none of the n entries has */
+    for (k = 0; k < sk_ASN1_INTEGER_num(serials); k++) {
+        ASN1_INTEGER_set(absent, v);
+        if (ASN1_INTEGER_cmp(sk_ASN1_INTEGER_value(serials, k), absent) == 0) {
+            v++;
+            k = -1;
+        }
+    }
+    ASN1_INTEGER_set(absent, v);
+    skel = indexed(crl, name);
     CU_ASSERT_FATAL(skel != NULL);
     CU_ASSERT(dsec_crlindex_lookup_serial(skel, absent, NULL, NULL) == 0);
-    snprintf(path, sizeof(path), "%s/shrinks.idx", dir);
-    CU_ASSERT_FATAL(truncate(path, DSEC_CRLINDEX_HDR_SIZE) == 0);
-    CU_ASSERT(dsec_crlindex_lookup_serial(skel, absent, NULL, NULL) == -2);
     CU_ASSERT(dsec_crlindex_lookup_serial(
                   skel, sk_ASN1_INTEGER_value(serials, 0), NULL, NULL)
-              == -2);
+              == 1);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    CU_ASSERT_FATAL(truncate(path, DSEC_CRLINDEX_HDR_SIZE) == 0);
+    *absent_rc = dsec_crlindex_lookup_serial(skel, absent, NULL, NULL);
+    *listed_rc = dsec_crlindex_lookup_serial(
+        skel, sk_ASN1_INTEGER_value(serials, 0), NULL, NULL);
     ASN1_INTEGER_free(absent);
     X509_CRL_free(skel);
     X509_CRL_free(crl);
     sk_ASN1_INTEGER_pop_free(serials, ASN1_INTEGER_free);
+}
+
+/* An index truncated in place after it was opened. A large one, read with
+   pread on every lookup, cannot answer any more (-2: the decision makes the
+   CRL unusable, a transient failure, never a "not listed"); a small one
+   (under 256 KiB of records: 500 entries) was read into memory when it was
+   opened and answers as the file did then, listed still listed. */
+static void test_truncated_in_place(void)
+{
+    int absent_rc = 99, listed_rc = 99;
+
+    truncate_after_open(9000, "shrinks-large.idx", &absent_rc, &listed_rc);
+    CU_ASSERT(absent_rc == -2);
+    CU_ASSERT(listed_rc == -2);
+    truncate_after_open(500, "shrinks-small.idx", &absent_rc, &listed_rc);
+    CU_ASSERT(absent_rc == 0);
+    CU_ASSERT(listed_rc == 1);
 }
 
 int main(void)
