@@ -20,9 +20,11 @@
 
 DSPROV_CTX *dsprov_ctx_new(const OSSL_CORE_HANDLE *handle)
 {
+    static unsigned long instances;
     DSPROV_CTX *ctx = OPENSSL_zalloc(sizeof(*ctx));
 
     if (ctx != NULL) {
+        ctx->serial = __atomic_add_fetch(&instances, 1, __ATOMIC_RELAXED);
         ctx->handle = handle;
         ctx->cache_fd = -1;
         ctx->verdict_fd = -1;

@@ -23,6 +23,7 @@ typedef struct dsprov_ctx {
     dsec_engine *eng; /* owned; also published to the hook */
     dsec_certdir *roots; /* owned: trust_dirs, the trust anchors */
     dsec_certdir *cross; /* owned: cross_dirs, never anchors */
+    unsigned long serial; /* this instance among all of the process's */
 } DSPROV_CTX;
 
 /* How an activation ended. */

@@ -48,6 +48,7 @@ struct dsec_cache {
     unsigned long stamp;
     dsec_cache_disk disk;
     dsec_cache_guard *guard; /* rollback protection */
+    unsigned long epoch; /* changes whenever a CRL is stored or dropped */
 };
 
 static unsigned long url_hash(const char *s)
@@ -177,6 +178,7 @@ static void evict_one(dsec_cache *c)
         *best = victim->next;
         entry_free(victim);
         c->count--;
+        c->epoch++;
     }
 }
 
@@ -277,6 +279,7 @@ dsec_rv dsec_cache_store(dsec_cache *c, const char *url, X509_CRL *crl,
     pthread_mutex_lock(&c->lock);
     e = find_or_add(c, url);
     ok = e != NULL && set_crl(e, crl, key_id);
+    c->epoch++;
     pthread_mutex_unlock(&c->lock);
     if (!ok) {
         return DSEC_ERR_NOMEM;
@@ -530,7 +533,18 @@ void dsec_cache_forget_all(dsec_cache *c)
             c->count--;
         }
     }
+    c->epoch++;
     pthread_mutex_unlock(&c->lock);
+}
+
+unsigned long dsec_cache_epoch(dsec_cache *c)
+{
+    unsigned long epoch;
+
+    pthread_mutex_lock(&c->lock);
+    epoch = c->epoch;
+    pthread_mutex_unlock(&c->lock);
+    return epoch;
 }
 
 size_t dsec_cache_count(dsec_cache *c)

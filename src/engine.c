@@ -237,6 +237,25 @@ static int obtain_complete(dsec_gather *g, const dsec_cdp_list *cdps)
     return got;
 }
 
+/* `domainsec cache purge` or `refresh` since the last look: what memory
+   holds is old, and dropped. */
+static void check_purged(dsec_engine *eng)
+{
+    if (dsec_cache_meta_purged(eng->cache_fd, &eng->gen, time(NULL))) {
+        dsec_cache_forget_all(eng->cache);
+    }
+}
+
+int dsec_engine_epoch(dsec_engine *eng, unsigned long *epoch)
+{
+    if (eng == NULL || epoch == NULL) {
+        return 0;
+    }
+    check_purged(eng);
+    *epoch = dsec_cache_epoch(eng->cache);
+    return 1;
+}
+
 dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
                            dsec_crl_set *out, dsec_report *rep)
 {
@@ -259,10 +278,7 @@ dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
     g.rep = rep;
     g.refresh_ahead = eng->refresh_ahead;
     g.meta_fd = eng->cache_fd;
-    if (dsec_cache_meta_purged(eng->cache_fd, &eng->gen, time(NULL))) {
-        /* `domainsec cache purge` or `refresh`: what memory holds is old */
-        dsec_cache_forget_all(eng->cache);
-    }
+    check_purged(eng);
     g.last = DSEC_ERR_NO_CDP;
     /* the link's DistributionPoints when it has them decoded already */
     rv = link->dps != NULL ? dsec_cdp_from_dps(link->dps, &cdps)

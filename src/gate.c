@@ -3,7 +3,8 @@
  * The signature gate and the verified-link cache: a chain's links are
  * verified from the anchor down before any CDP of it is fetched, and a
  * link verified once is not verified again (direct-mapped, overwritten on
- * collision: a miss only costs a signature check).
+ * collision: a miss only costs a signature check), the most recent ones
+ * also as the certificates themselves (recent_link).
  */
 #include <pthread.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "internal.h"
 
 #define GATE_SLOTS 2048
+#define RECENT_SLOTS 64
 
 struct gate_link {
     unsigned char cert[32];
@@ -24,6 +26,65 @@ struct gate_link {
 
 static struct gate_link gate_cache[GATE_SLOTS];
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * The links verified most recently, held as the certificates themselves
+ * and found again with X509_cmp (the SHA-1 fingerprint OpenSSL keeps, then
+ * the exact DER of the signed part): no digest to compute for the links a
+ * host sees over and over. Whatever a match could differ in (the signature
+ * bytes alone) moves neither a CDP nor a key.
+ */
+struct recent_link {
+    X509 *cert, *issuer; /* held references; NULL: empty */
+};
+
+static struct recent_link recent[RECENT_SLOTS];
+
+static struct recent_link *recent_slot(X509 *cert)
+{
+    unsigned char sha1[20];
+    unsigned int len = 0, h = 0;
+
+    if (X509_digest(cert, EVP_sha1(), sha1, &len) != 1 || len != 20) {
+        return NULL;
+    }
+    memcpy(&h, sha1, sizeof(h));
+    return &recent[h % RECENT_SLOTS];
+}
+
+static int recent_known(X509 *cert, X509 *issuer)
+{
+    struct recent_link *r = recent_slot(cert);
+    int known;
+
+    if (r == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&gate_lock);
+    known = r->cert != NULL && X509_cmp(r->cert, cert) == 0
+            && X509_cmp(r->issuer, issuer) == 0;
+    pthread_mutex_unlock(&gate_lock);
+    return known;
+}
+
+static void recent_remember(X509 *cert, X509 *issuer)
+{
+    struct recent_link *r = recent_slot(cert);
+
+    if (r == NULL || !X509_up_ref(cert)) {
+        return;
+    }
+    if (!X509_up_ref(issuer)) {
+        X509_free(cert);
+        return;
+    }
+    pthread_mutex_lock(&gate_lock);
+    X509_free(r->cert);
+    X509_free(r->issuer);
+    r->cert = cert;
+    r->issuer = issuer;
+    pthread_mutex_unlock(&gate_lock);
+}
 
 static int link_id(X509 *cert, X509 *issuer, struct gate_link *id)
 {
@@ -72,6 +133,10 @@ int dsec_gate_verify_link(X509 *cert, X509 *issuer)
     int ok, have_id;
 
     ERR_set_mark();
+    if (recent_known(cert, issuer)) {
+        ERR_pop_to_mark();
+        return 1;
+    }
     have_id = link_id(cert, issuer, &id);
     ok = have_id && link_known(&id);
     if (!ok) {
@@ -79,6 +144,9 @@ int dsec_gate_verify_link(X509 *cert, X509 *issuer)
         if (ok && have_id) {
             link_remember(&id);
         }
+    }
+    if (ok) {
+        recent_remember(cert, issuer);
     }
     ERR_pop_to_mark();
     return ok;

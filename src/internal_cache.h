@@ -184,6 +184,8 @@ int dsec_cache_meta_purged(int dirfd, dsec_cache_meta_gen *g, time_t now);
 
 /* ---- src/cache.c, for the purge: drop every idle memory entry ---- */
 void dsec_cache_forget_all(dsec_cache *cache);
+/* A number that changes whenever cache stores or drops a CRL (memory). */
+unsigned long dsec_cache_epoch(dsec_cache *cache);
 
 /* ---- src/refresher.c: background refresh in a host process ---- */
 

@@ -62,4 +62,12 @@ void dsec_engine_set_refresh_ahead(dsec_engine *eng, int on);
 dsec_rv dsec_engine_obtain(dsec_engine *eng, const dsec_link *link, int depth,
                            dsec_crl_set *out, dsec_report *rep);
 
+/*
+ * The engine's cache epoch: a number that changes whenever its memory cache
+ * stores or drops a CRL, after the same check of `domainsec cache purge`
+ * as dsec_engine_obtain makes (a purge drops everything). Equal epochs: the
+ * same CRLs in memory. 0 and *epoch untouched when eng is NULL.
+ */
+int dsec_engine_epoch(dsec_engine *eng, unsigned long *epoch);
+
 #endif /* DOMAINSEC_ENGINE_H */

@@ -148,6 +148,8 @@ typedef struct dsprov_chain {
     int *sigs; /* the signature budget shared with the path builder */
     int max_sigs;
     STACK_OF(X509) * keep; /* signers found for this chain (owned) */
+    int memo; /* 1: links may be remembered good (linkmemo.c), at epoch */
+    unsigned long epoch; /* the engine's cache epoch before gathering */
 } dsprov_chain;
 
 /* Release what the links of c kept in it. */
@@ -172,6 +174,27 @@ void dsprov_link_decide(dsprov_link_state *ls, dsec_decision *out,
 void dsprov_link_free(dsprov_link_state *ls);
 /* Both steps for one link. */
 void dsprov_link_decide_one(dsprov_chain *c, int d, dsec_decision *out);
+
+/* ---- hostcrls.c ---- */
+
+/* The CRLs the host supplies for cert (whose DPs are dps) into set: by
+   its issuer's and cRLIssuers' names only, each still to be verified. */
+void dsprov_host_crls_add(X509_STORE_CTX *ctx, X509 *cert,
+                          STACK_OF(DIST_POINT) * dps, dsec_crl_set *set);
+/* 1 when the host supplies a CRL issued by nm for the verification ctx
+   (X509_STORE_CTX_set0_crls, or its store). */
+int dsprov_link_host_has_crls(X509_STORE_CTX *ctx, const X509_NAME *nm);
+
+/* ---- linkmemo.c ---- */
+
+/* 1 when link d of c was found good a moment ago from the same CRLs (see
+   linkmemo.c): out is that good decision, c's report filled as for one. */
+int dsprov_linkmemo_get(const dsprov_chain *c, int d, dsec_decision *out);
+/* Remember link d of c decided good (dec) from by (and delta, may be NULL),
+   the CRL of url. The caller checked that the decision qualifies. */
+void dsprov_linkmemo_put(const dsprov_chain *c, int d, X509_CRL *by,
+                         X509_CRL *delta, const dsec_decision *dec,
+                         const char *url);
 
 /* ---- issuer.c ---- */
 

@@ -20,100 +20,6 @@
 #include "domainsec/crlindex.h"
 #include "domainsec/log.h"
 
-/*
- * The CRLs a host passed with X509_STORE_CTX_set0_crls, for which OpenSSL
- * 3.0 has no getter. struct x509_store_ctx_st (include/crypto/x509.h,
- * unchanged from 1.1.0 to 3.x) begins with store, cert, untrusted, crls,
- * param: the field is read only when the four around it are what the
- * public getters return, else those CRLs are not seen (logged once; the
- * store's CRLs still are, and a link without a CRL fails closed).
- */
-static STACK_OF(X509_CRL) * host_set_crls(const X509_STORE_CTX *ctx)
-{
-    static int warned;
-    struct head {
-        X509_STORE *store;
-        X509 *cert;
-        STACK_OF(X509) * untrusted;
-        STACK_OF(X509_CRL) * crls;
-        X509_VERIFY_PARAM *param;
-    } h;
-
-    memcpy(&h, ctx, sizeof(h));
-    if (h.store == X509_STORE_CTX_get0_store(ctx)
-        && h.cert == X509_STORE_CTX_get0_cert(ctx)
-        && h.untrusted == X509_STORE_CTX_get0_untrusted(ctx) && h.param != NULL
-        && h.param == X509_STORE_CTX_get0_param(ctx)) {
-        return h.crls;
-    }
-    if (!warned) {
-        warned = 1;
-        dsec_log(DSEC_LOG_WARNING,
-                 "domainsec: this OpenSSL's X509_STORE_CTX layout is not "
-                 "the known one: CRLs passed with X509_STORE_CTX_set0_crls "
-                 "are not used");
-    }
-    return NULL;
-}
-
-static void add_unique(dsec_crl_set *set, X509_CRL *crl)
-{
-    size_t i;
-
-    for (i = 0; i < set->n; i++) {
-        if (set->v[i].crl == crl) {
-            return;
-        }
-    }
-    dsec_crl_set_add(set, crl, -1, NULL, "host");
-}
-
-static void add_store_crls(X509_STORE_CTX *ctx, const X509_NAME *nm,
-                           dsec_crl_set *set)
-{
-    STACK_OF(X509_CRL) * sk;
-    int i;
-
-    if (dsprov_hostmiss_known(ctx, X509_LU_CRL, nm)) {
-        return; /* none a moment ago (hostmiss.c) */
-    }
-    ERR_set_mark();
-    sk = X509_STORE_CTX_get1_crls(ctx, nm);
-    ERR_pop_to_mark();
-    if (sk_X509_CRL_num(sk) <= 0) {
-        dsprov_hostmiss_note(ctx, X509_LU_CRL, nm);
-    }
-    for (i = 0; i < sk_X509_CRL_num(sk); i++) {
-        add_unique(set, sk_X509_CRL_value(sk, i));
-    }
-    sk_X509_CRL_pop_free(sk, X509_CRL_free);
-}
-
-/* The CRLs the host supplied for cert (whose DPs are dps): by its
-   issuer's and cRLIssuers' names only, each still to be verified for this
-   link. */
-static void add_host_crls(X509_STORE_CTX *ctx, X509 *cert,
-                          STACK_OF(DIST_POINT) * dps, dsec_crl_set *set)
-{
-    STACK_OF(X509_CRL) *given = host_set_crls(ctx);
-    const X509_NAME *names[16];
-    int i, k, n = dsec_decide_crl_issuers(cert, dps, names, 16);
-
-    for (i = 0; i < sk_X509_CRL_num(given); i++) {
-        X509_CRL *crl = sk_X509_CRL_value(given, i);
-
-        for (k = 0; k < n; k++) {
-            if (X509_NAME_cmp(X509_CRL_get_issuer(crl), names[k]) == 0) {
-                add_unique(set, crl);
-                break;
-            }
-        }
-    }
-    for (k = 0; k < n; k++) {
-        add_store_crls(ctx, names[k], set);
-    }
-}
-
 /* ---- who may sign a CRL of this link ---- */
 
 #define MEMO_MAX 8
@@ -469,10 +375,32 @@ dsprov_link_state *dsprov_link_gather(dsprov_chain *c, int d)
         }
         ls->rdepth = 0;
     }
-    add_host_crls(c->ctx, ls->link.cert, ls->link.dps, &ls->set);
+    dsprov_host_crls_add(c->ctx, ls->link.cert, ls->link.dps, &ls->set);
     ls->obtained = dsec_engine_obtain(c->prov->eng, &ls->link, ls->rdepth,
                                       &ls->set, ls->rec);
     return ls;
+}
+
+/* Whether the good decision out of ls may be remembered (linkmemo.c):
+   from CRLs of no host, signed by the link's issuer, which the
+   certificate's DPs name alone (no cRLIssuer). */
+static int memo_worthy(const dsprov_link_state *ls, const dsec_decision *out)
+{
+    const X509_NAME *names[2];
+    size_t i;
+
+    if (out->status != DSEC_STATUS_GOOD || out->rv != DSEC_OK
+        || out->decided_by == NULL || out->signer != ls->link.issuer
+        || dsec_decide_crl_issuers(ls->link.cert, ls->link.dps, names, 2)
+               != 1) {
+        return 0;
+    }
+    for (i = 0; i < ls->set.n; i++) {
+        if (ls->set.v[i].dp < 0) {
+            return 0; /* the host's */
+        }
+    }
+    return 1;
 }
 
 void dsprov_link_decide(dsprov_link_state *ls, dsec_decision *out,
@@ -502,6 +430,11 @@ void dsprov_link_decide(dsprov_link_state *ls, dsec_decision *out,
         *anchor_revoked =
             anchor_listed(out->decided_by->crl, anchor)
             || (out->delta != NULL && anchor_listed(out->delta->crl, anchor));
+    }
+    if (anchor_revoked != NULL && !*anchor_revoked && memo_worthy(ls, out)) {
+        dsprov_linkmemo_put(c, d, out->decided_by->crl,
+                            out->delta != NULL ? out->delta->crl : NULL, out,
+                            out->decided_by->src);
     }
     if (c->level == 0 && c->rep != NULL && d < DSEC_REPORT_MAX_DEPTH) {
         dsec_depth_status *st = &c->rep->depth[d];

@@ -18,6 +18,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include "debug.h"
+#include "domainsec/engine.h"
 #include "hook/internal.h"
 #include "domainsec/fetch.h"
 #include "domainsec/gate.h"
@@ -168,6 +169,8 @@ static int check_links(const run_state *r, DSPROV_CTX *prov,
     int fallback_sigs = 0, n = sk_X509_num(chain), d, ok = 1;
     X509 **v = OPENSSL_malloc(sizeof(*v) * (size_t)n);
     dsprov_link_state **links = NULL;
+    int *known = NULL;
+    dsec_decision memo_dec;
     dsprov_chain c;
 
     if (v == NULL) {
@@ -186,14 +189,20 @@ static int check_links(const run_state *r, DSPROV_CTX *prov,
     c.n = n;
     c.sigs = st != NULL ? &st->sigs : &fallback_sigs;
     c.max_sigs = prov->cfg->max_signature_checks;
+    c.memo = dsec_engine_epoch(prov->eng, &c.epoch);
     /* every link is gathered before the first failure is reported: the
        host's callback may stop the verification there */
-    if ((links = OPENSSL_zalloc(sizeof(*links) * (size_t)n)) == NULL) {
+    if ((links = OPENSSL_zalloc(sizeof(*links) * (size_t)n)) == NULL
+        || (known = OPENSSL_zalloc(sizeof(*known) * (size_t)n)) == NULL) {
         ok = 0;
         X509_STORE_CTX_set_error(r->ctx, X509_V_ERR_OUT_OF_MEM);
     }
     for (d = gate_from; ok && d <= last && d < n - 1; d++) {
-        links[d] = dsprov_link_gather(&c, d);
+        /* a link found good a moment ago from the same CRLs (linkmemo.c) */
+        known[d] = dsprov_linkmemo_get(&c, d, &memo_dec);
+        if (!known[d]) {
+            links[d] = dsprov_link_gather(&c, d);
+        }
     }
     for (d = 0; ok && d <= last && d < n - 1; d++) {
         dsec_decision dec;
@@ -204,6 +213,9 @@ static int check_links(const run_state *r, DSPROV_CTX *prov,
                         "not fetched: no verified path to a trust anchor");
             ok = report_error(r, v[d], d, X509_V_ERR_UNABLE_TO_GET_CRL);
             continue;
+        }
+        if (known[d]) {
+            continue; /* good, reported as such by dsprov_linkmemo_get */
         }
         if (links[d] == NULL) {
             X509_STORE_CTX_set_error(r->ctx, X509_V_ERR_OUT_OF_MEM);
@@ -222,6 +234,7 @@ static int check_links(const run_state *r, DSPROV_CTX *prov,
         dsprov_link_free(links[d]);
     }
     OPENSSL_free(links);
+    OPENSSL_free(known);
     dsprov_link_chain_clear(&c);
     OPENSSL_free(v);
     return ok;
