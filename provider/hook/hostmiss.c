@@ -11,10 +11,12 @@
  * names. So an empty answer is remembered DSPROV_HOSTMISS_SECONDS per
  * store, kind and name (the name's DER compared whole, never a hash), and
  * the same question in that time gets the same empty answer without a
- * lookup. A certificate or CRL file added to the host's directories is
- * seen at most that much later; the host's own lookups (OpenSSL's path
- * building) are untouched. A store freed and another allocated at the
- * same address can only see a remembered miss for a few seconds too.
+ * lookup. What the store holds in memory is looked at every time (a
+ * search under the store's lock, no lookup): a certificate or CRL added
+ * with X509_STORE_add_cert/_crl, or loaded into a new store allocated at
+ * a freed one's address, counts at once. Only a file added to the host's
+ * directories is seen at most that much later; the host's own lookups
+ * (OpenSSL's path building) are untouched.
  */
 #include <pthread.h>
 #include <string.h>
@@ -55,9 +57,25 @@ static struct hostmiss_slot *slot_of(const X509_STORE *store, int kind,
     return &slots[h % HOSTMISS_SLOTS];
 }
 
+/* Whether store holds an object of kind and name in memory (what
+   X509_STORE_add_cert/_crl and loaded files put there): 1 also when the
+   store cannot be looked at. */
+static int in_memory(X509_STORE *store, int kind, const X509_NAME *name)
+{
+    int idx;
+
+    if (!X509_STORE_lock(store)) {
+        return 1;
+    }
+    idx = X509_OBJECT_idx_by_subject(X509_STORE_get0_objects(store),
+                                     (X509_LOOKUP_TYPE)kind, name);
+    X509_STORE_unlock(store);
+    return idx >= 0;
+}
+
 int dsprov_hostmiss_known(X509_STORE_CTX *ctx, int kind, const X509_NAME *name)
 {
-    const X509_STORE *store = X509_STORE_CTX_get0_store(ctx);
+    X509_STORE *store = X509_STORE_CTX_get0_store(ctx);
     const unsigned char *der;
     struct hostmiss_slot *s;
     size_t len;
@@ -71,7 +89,9 @@ int dsprov_hostmiss_known(X509_STORE_CTX *ctx, int kind, const X509_NAME *name)
     known = s->store == store && s->kind == kind && s->len == len
             && memcmp(s->der, der, len) == 0 && time(NULL) < s->until;
     pthread_mutex_unlock(&slots_lock);
-    return known;
+    /* what the store holds in memory now always counts: one added since
+       (X509_STORE_add_crl), or a new store at a freed one's address */
+    return known && !in_memory(store, kind, name);
 }
 
 void dsprov_hostmiss_note(X509_STORE_CTX *ctx, int kind, const X509_NAME *name)

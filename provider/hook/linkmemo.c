@@ -33,6 +33,7 @@
 #include <time.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include "debug.h"
 #include "hook/internal.h"
 #include "domainsec/crl.h"
 
@@ -119,6 +120,8 @@ int dsprov_linkmemo_get(const dsprov_chain *c, int d, dsec_decision *out)
                                      X509_get_issuer_name(c->chain[d]))) {
         return 0;
     }
+    DSPROV_debug(2, "link %d: good a moment ago from the same CRLs (%s)", d,
+                 url);
     dsec_decide(NULL, NULL, out); /* zeroed, then made good */
     out->status = DSEC_STATUS_GOOD;
     out->rv = DSEC_OK;
