@@ -1,21 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Several verifications in one process, one after the other, the way
- * `openssl verify` makes one (X509_STORE_new, the trusted file loaded,
- * X509_STORE_CTX_init, X509_verify_cert), with domainsec loaded by
- * OPENSSL_CONF only: what a long-running host sees when the same peers
- * come back (test_linkmemo.sh). Each step is one verification:
+ * Several verifications in one process, one after the other, through one
+ * X509_STORE holding ROOT.pem (X509_STORE_CTX_init, X509_verify_cert),
+ * with domainsec loaded by OPENSSL_CONF only: what a long-running host
+ * (one SSL_CTX) sees when the same peers come back (test_linkmemo.sh).
+ * Each step is one verification:
  *   LEAF=CHAIN            LEAF.pem with CHAIN.pem as untrusted certificates
  *   LEAF=CHAIN+ctx:CRL    the same, CRL (DER) passed with
  *                         X509_STORE_CTX_set0_crls, as `openssl verify
  *                         -CRLfile` does
- *   LEAF=CHAIN+store:CRL  the same, through a new store holding CRL too
+ *   LEAF=CHAIN+store:CRL  the same through a second store, made for this
+ *                         step, holding ROOT.pem and CRL
  * and prints "step N: error E" (X509 error, 0 when verified).
  *
  * usage: reverify ROOT.pem DIR STEP... (LEAF, CHAIN, CRL relative to DIR)
  */
 #include <stdio.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -60,8 +62,10 @@ static X509_STORE *new_store(const char *root, X509_CRL *crl)
     return store;
 }
 
-/* One step: its X509 error (0: verified), -1 when it could not be made. */
-static int step(const char *root, const char *dir, const char *spec)
+/* One step through main (or a store of its own, "+store:"): its X509
+   error (0: verified), -1 when it could not be made. */
+static int step(X509_STORE *main_store, const char *root, const char *dir,
+                const char *spec)
 {
     char leaf_name[256], chain_name[256], how[16] = "", crl_name[256] = "";
     X509 *leaf, *inter;
@@ -82,7 +86,7 @@ static int step(const char *root, const char *dir, const char *spec)
     if (crl_name[0] != '\0') {
         crl = load_crl(dir, crl_name);
     }
-    store = new_store(root, strcmp(how, "store") == 0 ? crl : NULL);
+    store = strcmp(how, "store") == 0 ? new_store(root, crl) : main_store;
     if (strcmp(how, "ctx") == 0 && crl != NULL
         && (crls = sk_X509_CRL_new_null()) != NULL) {
         sk_X509_CRL_push(crls, crl);
@@ -97,7 +101,9 @@ static int step(const char *root, const char *dir, const char *spec)
     X509_STORE_CTX_free(ctx);
     sk_X509_CRL_free(crls);
     X509_CRL_free(crl);
-    X509_STORE_free(store);
+    if (store != main_store) {
+        X509_STORE_free(store);
+    }
     sk_X509_free(untrusted);
     X509_free(inter);
     X509_free(leaf);
@@ -106,16 +112,25 @@ static int step(const char *root, const char *dir, const char *spec)
 
 int main(int argc, char **argv)
 {
+    X509_STORE *main_store;
     int i, err, rc = 0;
 
     if (argc < 4) {
         fprintf(stderr, "usage: reverify ROOT.pem DIR STEP...\n");
         return 2;
     }
+    /* the configuration first, as hosts load it (domainsec hooks the
+       stores made once it is active) */
+    if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1
+        || (main_store = new_store(argv[1], NULL)) == NULL) {
+        fprintf(stderr, "reverify: cannot load %s\n", argv[1]);
+        return 2;
+    }
     for (i = 3; i < argc; i++) {
-        err = step(argv[1], argv[2], argv[i]);
+        err = step(main_store, argv[1], argv[2], argv[i]);
         printf("step %d: error %d\n", i - 2, err);
         rc |= err < 0;
     }
+    X509_STORE_free(main_store);
     return rc ? 1 : 0;
 }
