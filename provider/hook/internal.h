@@ -88,6 +88,8 @@ int dsprov_state_link_built(void *arg, X509 *cert, X509 *issuer);
    read once and set on ctx's parameters for the rest of the verification
    (OpenSSL's own checks included). */
 time_t dsprov_state_time(X509_STORE_CTX *ctx);
+/* CLOCK_MONOTONIC in nanoseconds (the memos' lifetimes); 0 when unread. */
+long long dsprov_state_mono_ns(void);
 
 /* ---- verdict.c ---- */
 

@@ -56,16 +56,6 @@ typedef struct {
 static memo_slot memo[MEMO_SLOTS];
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static long long mono_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-        return 0;
-    }
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* The slot of cert (by the SHA-1 fingerprint OpenSSL keeps); NULL. */
 static memo_slot *slot_of(X509 *cert)
 {
@@ -109,7 +99,7 @@ int dsprov_linkmemo_get(const dsprov_chain *c, int d, dsec_decision *out)
         return 0;
     }
     pthread_mutex_lock(&memo_lock);
-    hit = holds(s, c, d, mono_ns());
+    hit = holds(s, c, d, dsprov_state_mono_ns());
     if (hit) {
         memcpy(why, s->why, sizeof(why));
         memcpy(url, s->url, sizeof(url));
@@ -158,7 +148,7 @@ void dsprov_linkmemo_put(const dsprov_chain *c, int d, X509_CRL *by,
                          const char *url)
 {
     memo_slot *s, fresh;
-    long long now_ns = mono_ns();
+    long long now_ns = dsprov_state_mono_ns();
 
     memset(&fresh, 0, sizeof(fresh));
     if (c == NULL || !c->memo || c->level != 0 || d < 0 || d + 1 >= c->n

@@ -205,3 +205,13 @@ time_t dsprov_state_time(X509_STORE_CTX *ctx)
     X509_VERIFY_PARAM_set_time(vp, now);
     return now;
 }
+
+long long dsprov_state_mono_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        return 0;
+    }
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}

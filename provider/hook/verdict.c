@@ -94,16 +94,6 @@ struct recent_slot {
 static struct recent_slot recent[RECENT_SLOTS];
 static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static long long mono_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-        return 0;
-    }
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* The slot for (leaf, v, fd) filled in *key; 0 when the leaf has none. */
 static int recent_key(X509 *leaf, const dsec_verdict *v, int fd,
                       struct recent_slot *key)
@@ -172,7 +162,7 @@ static void record(X509_STORE_CTX *ctx, const watch *w)
     memset(&err, 0, sizeof(err));
     verdict_of(ctx, prov, &v);
     known = recent_key(w->leaf, &v, prov->verdict_fd, &key);
-    now = mono_ns();
+    now = dsprov_state_mono_ns();
     if (known && now != 0 && recent_same(&key, now)) {
         return;
     }
